@@ -1,0 +1,44 @@
+# twitch-servitor: `make` builds every command into build/bin; `make check` installs what is
+# missing, builds, and runs every unit and end-to-end test. See README.md.
+
+PREFIX   ?= /usr/local
+SANITIZE ?=
+JOBS     ?= $(shell nproc)
+ifeq ($(SANITIZE),)
+BUILD    ?= build
+else
+BUILD    ?= build-sanitize
+endif
+CMAKE_FLAGS = -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSANITIZE=$(SANITIZE)
+
+.PHONY: all deps configure check unit e2e install clean format
+
+all: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+configure:
+	@[ -f $(BUILD)/CMakeCache.txt ] && grep -q "^SANITIZE:STRING=$(SANITIZE)$$" $(BUILD)/CMakeCache.txt \
+	  && grep -q "^CMAKE_INSTALL_PREFIX:PATH=$(PREFIX)$$" $(BUILD)/CMakeCache.txt \
+	  || cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+
+deps:
+	@scripts/install-deps
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit e2e
+
+unit:
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+e2e:
+	SERVITOR_BIN=$(abspath $(BUILD))/bin tests/e2e/run
+
+install: all
+	cmake --install $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf build build-sanitize

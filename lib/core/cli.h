@@ -1,0 +1,40 @@
+// Command-line plumbing shared by every command: the option groups written once (logging, TLS),
+// --version, and the mapping of CLI11's outcomes to our exit statuses.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+/// -v/--verbose (repeatable) and -q/--quiet.
+struct LogOptions {
+  int verbose = 0;
+  bool quiet = false;
+};
+
+/// Adds -v and -q to |app| and applies them once parsing is done.
+void AddLogOptions(CLI::App& app, LogOptions* opts);
+
+/// Client TLS: --cacert FILE, --insecure; with |client_cert|, also --cert and --key.
+struct TlsClientOptions {
+  std::string cacert;
+  bool insecure = false;
+  std::string cert;
+  std::string key;
+};
+
+/// Adds the client TLS options to |app| under an "TLS" group.
+void AddTlsClientOptions(CLI::App& app, TlsClientOptions* opts, bool client_cert = false);
+
+/// Creates the app for |program| with its one-line |description|, --version, and the house
+/// formatting. Also calls LogInit(program).
+void SetupApp(CLI::App& app, const char* program);
+
+/// Parses argv. Returns -1 when the command should run; otherwise the exit status to return
+/// at once: 0 after --help/--version, kExitUsage (2) after a usage error, whose message went to
+/// stderr as "<program>: error: ...".
+int ParseCommandLine(CLI::App& app, int argc, char** argv);
+
+/// Reads a secret: the value of environment variable |env| when set, else the first line of
+/// |file| when given. Returns false with |err| when the file cannot be read.
+bool ReadSecret(const std::string& file, const char* env, std::string* secret, std::string* err);

@@ -1,0 +1,21 @@
+// SIGINT/SIGTERM handling: the handler only records the signal (and wakes the event loop);
+// the first one asks the command to drain and stop, the second exits at once.
+#pragma once
+
+/// Installs handlers for SIGINT and SIGTERM. The first signal sets StopRequested(); the loop
+/// then stops taking input, delivers what is in flight and exits 0. The second signal calls
+/// _exit(1) from the handler: the user insisted.
+void InstallStopSignals();
+
+/// True once a stop signal has arrived.
+bool StopRequested();
+
+/// The signal number that asked to stop (0 if none).
+int StopSignal();
+
+/// Registers a function called from the signal handler after the flag is set, to wake an event
+/// loop (for example lws_cancel_service). It must be async-signal-safe. Pass nullptr to clear.
+void SetStopWakeup(void (*wake)(void* arg), void* arg);
+
+/// For tests: clears the stop state.
+void ResetStopForTesting();

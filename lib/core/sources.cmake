@@ -1,0 +1,11 @@
+list(APPEND SERVITOR_SOURCES
+  lib/core/cli.cc
+  lib/core/event.cc
+  lib/core/json.cc
+  lib/core/line_reader.cc
+  lib/core/log.cc
+  lib/core/output.cc
+  lib/core/signals.cc
+  lib/core/time.cc
+  lib/core/utf8.cc
+)

@@ -1,0 +1,35 @@
+# Shared by every Bats file: where the commands are, and small helpers. Load with `load helpers`.
+
+BIN=${SERVITOR_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+DATA=$ROOT/tests/data
+FAKES=$ROOT/tests/fakes
+# Debian's python3 has python3-websockets; the python3 on PATH may be another build.
+PY=/usr/bin/python3
+
+# wait_for_file FILE [SECONDS]: waits until FILE exists and is not empty.
+wait_for_file() {
+  local f=$1 n=$(( ${2:-10} * 20 ))
+  while [ ! -s "$f" ] && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+  [ -s "$f" ]
+}
+
+# wait_for_line FILE REGEX [SECONDS]: waits until a line of FILE matches REGEX.
+wait_for_line() {
+  local f=$1 re=$2 n=$(( ${3:-10} * 20 ))
+  while ! grep -qE "$re" "$f" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+  grep -qE "$re" "$f" 2>/dev/null
+}
+
+# listen_port LOGFILE: the port a command logged as "listening on HOST:PORT".
+listen_port() {
+  wait_for_line "$1" 'listening on [^ ]+:[0-9]+' 10 || return 1
+  grep -oE 'listening on [^ ]+:[0-9]+' "$1" | head -1 | sed -E 's/.*:([0-9]+)$/\1/'
+}
+
+# wait_pid PID [SECONDS]: waits for a background process to end; fails if it does not.
+wait_pid() {
+  local pid=$1 n=$(( ${2:-10} * 20 ))
+  while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+  ! kill -0 "$pid" 2>/dev/null
+}
