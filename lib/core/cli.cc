@@ -1,0 +1,106 @@
+// Shared command-line plumbing: option groups written once, and CLI11's outcomes mapped to the
+// exit statuses of exit_status.h.
+#include "core/cli.h"
+
+#include <cstdlib>
+#include <fstream>
+
+#include "core/exit_status.h"
+#include "core/log.h"
+#include "version.h"
+
+namespace {
+const LogOptions* g_log_options = nullptr;
+}  // namespace
+
+void SetupApp(CLI::App& app, const char* program) {
+  LogInit(program);
+  app.name(program);
+  app.set_version_flag("--version", std::string(program) + " (twitch-servitor) " SERVITOR_VERSION);
+  app.option_defaults()->always_capture_default();
+  app.get_formatter()->column_width(32);
+}
+
+void AddLogOptions(CLI::App& app, LogOptions* opts) {
+  app.add_flag("-v,--verbose", opts->verbose, "More diagnostics on stderr (debug)")->group("Logging");
+  app.add_flag("-q,--quiet", opts->quiet, "Only errors on stderr")->group("Logging");
+  g_log_options = opts;
+}
+
+namespace {
+
+// Applied once parsing succeeded, so a command's own app.callback() stays free for it.
+void ApplyLogOptions() {
+  if (!g_log_options) return;
+  if (g_log_options->quiet) {
+    LogSetLevel(LogLevel::kError);
+  } else if (g_log_options->verbose > 0) {
+    LogSetLevel(LogLevel::kDebug);
+  }
+}
+
+}  // namespace
+
+void AddTlsClientOptions(CLI::App& app, TlsClientOptions* opts, bool client_cert) {
+  app.add_option("--cacert", opts->cacert, "Trust the CA certificates in FILE (PEM)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile)
+      ->group("TLS");
+  app.add_flag("--insecure", opts->insecure, "Do not verify the server's certificate")
+      ->group("TLS");
+  if (client_cert) {
+    app.add_option("--cert", opts->cert, "Client certificate FILE (PEM)")
+        ->type_name("FILE")
+        ->check(CLI::ExistingFile)
+        ->group("TLS");
+    app.add_option("--key", opts->key, "Private key FILE of --cert (PEM)")
+        ->type_name("FILE")
+        ->check(CLI::ExistingFile)
+        ->group("TLS");
+  }
+}
+
+int ParseCommandLine(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return kExitOk;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return kExitOk;
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return kExitOk;
+    LogError("%s", e.what());
+    LogError("try '%s --help'", app.get_name().c_str());
+    return kExitUsage;
+  }
+  ApplyLogOptions();
+  return -1;
+}
+
+bool ReadSecret(const std::string& file, const char* env, std::string* secret, std::string* err) {
+  if (env) {
+    const char* v = getenv(env);
+    if (v && *v) {
+      *secret = v;
+      return true;
+    }
+  }
+  if (file.empty()) return true;
+  std::ifstream in(file);
+  if (!in) {
+    *err = file + ": cannot be read";
+    return false;
+  }
+  std::getline(in, *secret);
+  while (!secret->empty() && (secret->back() == '\r' || secret->back() == ' ')) secret->pop_back();
+  if (secret->empty()) {
+    *err = file + ": empty";
+    return false;
+  }
+  return true;
+}
