@@ -26,7 +26,7 @@ deps:
 
 check: deps
 	$(MAKE) all
-	$(MAKE) unit e2e
+	$(MAKE) -k unit e2e
 
 unit:
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
