@@ -1,0 +1,172 @@
+// harness.js: what the overlay's browser tests share. A real ws-serve (from $SERVITOR_BIN) fed
+// through its stdin, Debian's chromium driven by playwright-core, schema-v1 events, and a recorder
+// that watches the page's DOM for alerts coming and going.
+'use strict';
+
+const {spawn} = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const {chromium} = require('playwright-core');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = process.env.SERVITOR_BIN || path.join(ROOT, 'build', 'bin');
+const OVERLAY = path.join(ROOT, 'overlay');
+const OUTPUT = path.join(ROOT, 'tests', 'output');
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--autoplay-policy=no-user-gesture-required'];
+
+function launchBrowser() {
+  return chromium.launch({executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: CHROMIUM_ARGS, timeout: 20000});
+}
+
+// Starts ws-serve on 127.0.0.1:port (0: a free port) serving the overlay; resolves when it has
+// logged "listening on HOST:PORT". Lines written with send() go to its stdin.
+function startServer({port = 0, args = [], env = {}} = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(path.join(BIN, 'ws-serve'),
+        ['--listen', `127.0.0.1:${port}`, '--root', OVERLAY, ...args],
+        {stdio: ['pipe', 'ignore', 'pipe'], env: {...process.env, ...env}});
+    let log = '';
+    let done = false;
+    const exited = new Promise((res) => proc.on('exit', (code, signal) => res({code, signal})));
+    const timer = setTimeout(() => finish(new Error(`ws-serve did not listen: ${log}`)), 10000);
+    function finish(err, value) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (err) {
+        proc.kill('SIGKILL');
+        reject(err);
+      } else {
+        resolve(value);
+      }
+    }
+    proc.on('error', (e) => finish(e));
+    proc.on('exit', (code) => finish(new Error(`ws-serve exited with ${code}: ${log}`)));
+    proc.stdin.on('error', () => {});  // EPIPE after a stop is not the test's concern
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (chunk) => {
+      log += chunk;
+      const m = /listening on [^ ]+:(\d+)/.exec(log);
+      if (m) {
+        finish(null, {
+          proc,
+          port: Number(m[1]),
+          url: `http://127.0.0.1:${m[1]}/`,
+          log: () => log,
+          send(events) {
+            const list = Array.isArray(events) ? events : [events];
+            proc.stdin.write(list.map((e) => (typeof e === 'string' ? e : JSON.stringify(e)) + '\n')
+                .join(''));
+          },
+          // SIGTERM, then SIGKILL if it is still there after 5 s; resolves on exit.
+          async stop() {
+            if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+            proc.kill('SIGTERM');
+            const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+            const r = await exited;
+            clearTimeout(t);
+            return r;
+          },
+        });
+      }
+    });
+  });
+}
+
+let sequence = 0;
+
+// A schema-v1 event of `type` from `user` (a login) with the keys in `extra`.
+function event(type, user, extra = {}) {
+  sequence++;
+  const e = {v: 1, type, id: crypto.randomUUID(), source: 'trigger',
+    at: new Date(Date.UTC(2026, 2, 1, 18, 0, 0, sequence)).toISOString(),
+    channel: {id: '1', login: 'testchannel', name: 'TestChannel'}};
+  if (user !== null) e.user = {id: String(1000 + sequence), login: user.toLowerCase(), name: user};
+  return Object.assign(e, extra);
+}
+
+// Runs in the page before its own scripts: records every alert element added to or removed from
+// the DOM, with the time and the text it showed, in window.__record.
+function recorder() {
+  window.__record = [];
+  const describe = (op, el) => ({
+    op,
+    t: performance.now(),
+    id: el.dataset.id || '',
+    type: el.dataset.type || '',
+    title: (el.querySelector('.alert__title') || {}).textContent || '',
+    message: (el.querySelector('.alert__message') || {}).textContent || '',
+    live: document.querySelectorAll('.alert').length,
+  });
+  new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      for (const n of m.addedNodes) {
+        if (n.nodeType === 1 && n.classList.contains('alert')) window.__record.push(describe('add', n));
+      }
+      for (const n of m.removedNodes) {
+        if (n.nodeType === 1 && n.classList.contains('alert')) {
+          window.__record.push(describe('remove', n));
+        }
+      }
+    }
+  }).observe(document, {childList: true, subtree: true});
+}
+
+// Opens the overlay served by `server` with the URL parameters in `query`, and waits until its
+// stream is connected (the page sets <html data-connection="open">).
+async function openOverlay(browser, server, query = '') {
+  const page = await browser.newPage({viewport: {width: 1280, height: 720}});
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.addInitScript(recorder);
+  await page.goto(server.url + (query ? `?${query}` : ''));
+  await page.waitForSelector('html[data-connection="open"]', {timeout: 10000});
+  page.errors = errors;
+  return page;
+}
+
+// Resolves with the record once `n` alerts have been shown and removed.
+async function waitForAlerts(page, n, timeout = 20000) {
+  await page.waitForFunction(
+      (k) => window.__record.filter((r) => r.op === 'remove').length >= k, n,
+      {timeout, polling: 50});
+  return page.evaluate(() => window.__record);
+}
+
+// The alerts of a record, in order, one {title, message, type, id, shownMs, gapMs} each;
+// `finalMessage` is the message when the alert left (a gift bomb's list of recipients grows).
+function alertsOf(record) {
+  const out = [];
+  let prevRemove = null;
+  for (let i = 0; i < record.length; i++) {
+    const r = record[i];
+    if (r.op !== 'add') continue;
+    const rm = record.slice(i + 1).find((x) => x.op === 'remove' && x.id === r.id);
+    out.push({title: r.title, message: r.message, finalMessage: rm ? rm.message : null,
+      type: r.type, id: r.id,
+      shownMs: rm ? rm.t - r.t : null, gapMs: prevRemove === null ? null : r.t - prevRemove});
+    if (rm) prevRemove = rm.t;
+  }
+  return out;
+}
+
+// True when no two alerts were ever in the DOM at the same time.
+function oneAtATime(record) {
+  return record.every((r) => (r.op === 'add' ? r.live === 1 : r.live === 0)) &&
+      record.every((r, i) => r.op === (i % 2 === 0 ? 'add' : 'remove'));
+}
+
+function screenshotPath(name) {
+  fs.mkdirSync(OUTPUT, {recursive: true});
+  return path.join(OUTPUT, name);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+module.exports = {ROOT, BIN, launchBrowser, startServer, event, openOverlay, waitForAlerts,
+  alertsOf, oneAtATime, screenshotPath, sleep};

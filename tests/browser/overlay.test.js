@@ -1,0 +1,226 @@
+// overlay.test.js: the alert overlay in headless chromium, fed through a real ws-serve's stdin.
+// Run: SERVITOR_BIN=build/bin node --test tests/browser/ (tests/e2e/overlay.bats does this).
+'use strict';
+
+const assert = require('node:assert/strict');
+const {test, before, after} = require('node:test');
+const h = require('./harness');
+
+let browser;
+const servers = [];
+const pages = [];
+
+async function server(options) {
+  const s = await h.startServer(options);
+  servers.push(s);
+  return s;
+}
+
+async function overlay(s, query) {
+  const page = await h.openOverlay(browser, s, query);
+  pages.push(page);
+  return page;
+}
+
+before(async () => {
+  browser = await h.launchBrowser();
+});
+
+after(async () => {
+  for (const p of pages) await p.close().catch(() => {});
+  if (browser) await browser.close();
+  for (const s of servers) await s.stop();
+});
+
+test('alerts show the right text, in order, one at a time, with the configured timing',
+    {timeout: 30000}, async () => {
+      const s = await server();
+      const page = await overlay(s, 'duration=0.6&pause=0.3&mute=1');
+      s.send([
+        h.event('follow', 'Alice'),
+        h.event('sub', 'Bob', {tier: '1000', months: 1, gifted: false}),
+        h.event('cheer', 'Carol', {bits: 500, message: 'hello there'}),
+        h.event('raid', 'Dave', {viewers: 42}),
+        h.event('redemption', 'Erin', {reward: {id: 'r1', title: 'Hydrate', cost: 100},
+          message: 'drink water'}),
+      ]);
+      await page.waitForSelector('.alert');
+      await page.screenshot({path: h.screenshotPath('order-first-alert.png')});
+      const alerts = h.alertsOf(await h.waitForAlerts(page, 5));
+      assert.deepEqual(alerts.map((a) => a.title), [
+        'Alice is now following!',
+        'Bob subscribed with Tier 1!',
+        'Carol cheered 500 bits!',
+        'Dave is raiding with 42 viewers!',
+        'Erin redeemed Hydrate',
+      ]);
+      assert.deepEqual(alerts.map((a) => a.message), ['', '', 'hello there', '', 'drink water']);
+      assert.ok(h.oneAtATime(await page.evaluate(() => window.__record)), 'never two at once');
+      // Timers never fire early: each alert stays its duration, and the pause separates them.
+      for (const a of alerts) assert.ok(a.shownMs >= 590, `shown ${a.shownMs} ms`);
+      for (const a of alerts.slice(1)) assert.ok(a.gapMs >= 290, `gap ${a.gapMs} ms`);
+      assert.deepEqual(page.errors, []);
+    });
+
+test('a burst of 100 events in one second: every one shown once, in order', {timeout: 60000},
+    async () => {
+      const s = await server();
+      const page = await overlay(s, 'duration=0.05&pause=0&mute=1');
+      const events = [];
+      for (let i = 1; i <= 100; i++) {
+        events.push(h.event('cheer', `viewer${String(i).padStart(3, '0')}`, {bits: i, message: ''}));
+      }
+      for (let i = 0; i < 100; i += 10) {  // ten slices of ten over about a second
+        s.send(events.slice(i, i + 10));
+        await h.sleep(100);
+      }
+      const alerts = h.alertsOf(await h.waitForAlerts(page, 100, 45000));
+      await h.sleep(300);
+      const record = await page.evaluate(() => window.__record);
+      assert.equal(record.filter((r) => r.op === 'add').length, 100, 'nothing shown twice');
+      assert.deepEqual(alerts.map((a) => a.id), events.map((e) => e.id));
+      assert.equal(alerts[99].title, 'viewer100 cheered 100 bits!');
+      assert.ok(h.oneAtATime(record), 'never two at once');
+    });
+
+test('an event that arrives twice is shown once', {timeout: 30000}, async () => {
+  const s = await server();
+  const page = await overlay(s, 'duration=0.2&pause=0.05&mute=1');
+  const a = h.event('follow', 'Alice');
+  const b = h.event('cheer', 'Bob', {bits: 100, message: 'x'});
+  const c = h.event('follow', 'Alice');  // same content, another id: a new follow
+  s.send([a, a, b, a, c, b]);
+  await h.waitForAlerts(page, 3);
+  await h.sleep(600);  // time enough for a fourth alert, had there been one
+  const alerts = h.alertsOf(await page.evaluate(() => window.__record));
+  assert.deepEqual(alerts.map((x) => x.id), [a.id, b.id, c.id]);
+  assert.equal(await page.evaluate(() => window.__overlay.counts.duplicates), 3);
+});
+
+test('markup in a username or message stays text', {timeout: 30000}, async () => {
+  const s = await server();
+  const page = await overlay(s, 'duration=2&pause=0.1&mute=1');
+  const name = '<img src=x onerror="window.__pwned=1"><b>Mallory</b>';
+  const message = '<script>window.__pwned=2</script><i>hi</i>';
+  s.send(h.event('cheer', name, {bits: 100, message}));
+  await page.waitForSelector('.alert .alert__title');
+  await h.sleep(200);
+  await page.screenshot({path: h.screenshotPath('markup-stays-text.png')});
+  assert.equal(await page.textContent('.alert__title'), `${name} cheered 100 bits!`);
+  assert.equal(await page.textContent('.alert__message'), message);
+  assert.equal(await page.locator('.alert b, .alert i, .alert script, .alert img:not(.alert__image)')
+      .count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+});
+
+test('a gift bomb is one alert, whichever order its events arrive in', {timeout: 30000},
+    async () => {
+      const s = await server();
+      const page = await overlay(s, 'duration=0.4&pause=0.1&giftHold=1&mute=1');
+      const gift = (gifter, recipient, group) => h.event('subgift', gifter,
+          {recipient: {login: recipient.toLowerCase(), name: recipient}, tier: '1000', group});
+      // Group A: the giftbomb first, then its subgifts (Twitch IRC's usual order).
+      // Group B: the subgifts first, then the giftbomb, within the hold.
+      // Group C: subgifts whose giftbomb never comes: one alert from the subgifts after the hold.
+      s.send([
+        h.event('giftbomb', 'Gina', {count: 3, tier: '1000', group: 'A'}),
+        gift('Gina', 'R1', 'A'), gift('Gina', 'R2', 'A'),
+        gift('Hank', 'S1', 'B'), gift('Hank', 'S2', 'B'),
+      ]);
+      await h.sleep(200);
+      s.send([
+        h.event('giftbomb', 'Hank', {count: 2, tier: '2000', group: 'B'}),
+        gift('Gina', 'R3', 'A'),
+        gift('Ivy', 'T1', 'C'), gift('Ivy', 'T2', 'C'),
+        gift('Jack', 'Solo', undefined),
+        h.event('follow', 'Kim'),
+      ]);
+      const alerts = h.alertsOf(await h.waitForAlerts(page, 5));
+      await h.sleep(1500);
+      const all = h.alertsOf(await page.evaluate(() => window.__record));
+      assert.deepEqual(all.map((a) => a.title), [
+        'Gina is gifting 3 subs!',
+        'Hank is gifting 2 subs!',
+        'Ivy is gifting 2 subs!',
+        'Jack gifted a Tier 1 sub to Solo!',
+        'Kim is now following!',
+      ]);
+      assert.equal(alerts[1].message, 'S1, S2');
+      assert.equal(alerts[2].message, 'T1, T2');
+      assert.equal(alerts[0].finalMessage, 'R1, R2, R3');  // folded in while on screen
+    });
+
+test('types switched off and amounts under the minimum are skipped; URL templates apply',
+    {timeout: 30000}, async () => {
+      const s = await server();
+      const page = await overlay(s, 'types=cheer,raid&minBits=100&minViewers=10&duration=0.2' +
+          '&pause=0.05&mute=1&cheer.text=' + encodeURIComponent('{bits} from {user}!'));
+      s.send([
+        h.event('follow', 'Off'),
+        h.event('cheer', 'Small', {bits: 99, message: ''}),
+        h.event('cheer', 'Enough', {bits: 100, message: ''}),
+        h.event('raid', 'Tiny', {viewers: 9}),
+        h.event('raid', 'Big', {viewers: 10}),
+        h.event('sub', 'Off', {tier: '1000', months: 1}),
+        h.event('cheer', 'Last', {bits: 1000, message: ''}),
+      ]);
+      await h.waitForAlerts(page, 3);
+      await h.sleep(500);
+      const alerts = h.alertsOf(await page.evaluate(() => window.__record));
+      assert.deepEqual(alerts.map((a) => a.title), [
+        '100 from Enough!', 'Big is raiding with 10 viewers!', '1000 from Last!']);
+    });
+
+test('the page reconnects after ws-serve restarts on the same port', {timeout: 45000},
+    async () => {
+      const first = await server();
+      const page = await overlay(first, 'duration=0.3&pause=0.05&mute=1');
+      first.send(h.event('follow', 'Before'));
+      await h.waitForAlerts(page, 1);
+      await first.stop();
+      await page.waitForSelector('html[data-connection="closed"]', {timeout: 10000});
+      const second = await server({port: first.port});
+      await page.waitForSelector('html[data-connection="open"]', {timeout: 20000});
+      second.send(h.event('follow', 'After'));
+      const alerts = h.alertsOf(await h.waitForAlerts(page, 2));
+      assert.deepEqual(alerts.map((a) => a.title),
+          ['Before is now following!', 'After is now following!']);
+    });
+
+test('?debug=1 shows the connection state and the last events', {timeout: 30000}, async () => {
+  const s = await server();
+  const page = await overlay(s, 'debug=1&duration=0.2&mute=1');
+  const e = h.event('raid', 'Debbie', {viewers: 3});
+  s.send(e);
+  await h.waitForAlerts(page, 1);
+  await page.waitForFunction(() => /shown as raid/.test(document.getElementById('debug').textContent));
+  const text = await page.textContent('#debug');
+  assert.match(text, /stream open ws:\/\/127\.0\.0\.1:\d+\//);
+  assert.match(text, new RegExp(`raid Debbie ${e.id} shown as raid`));
+  assert.ok(await page.isVisible('#debug'));
+  const plain = await overlay(s, 'mute=1');
+  assert.equal(await plain.isVisible('#debug'), false);
+});
+
+test('the default theme: screenshots of alerts over a transparent background', {timeout: 60000},
+    async () => {
+      const s = await server();
+      const page = await overlay(s, 'duration=1.6&pause=0.1&giftHold=0.2&mute=1');
+      const samples = [
+        h.event('cheer', 'PixelPanda', {bits: 1000,
+          message: 'Take my bits and keep the stream going!'}),
+        h.event('giftbomb', 'GenerousGamer', {count: 5, tier: '1000', group: 'shot'}),
+        h.event('raid', 'NightOwlTV', {viewers: 128}),
+      ];
+      s.send(samples);
+      for (const [i, e] of samples.entries()) {
+        await page.waitForSelector(`.alert[data-id="${e.id}"]`, {timeout: 10000});
+        await h.sleep(600);  // past the entry animation
+        await page.screenshot({path: h.screenshotPath(`theme-${i + 1}-${e.type}.png`),
+          omitBackground: true});
+      }
+      const alerts = h.alertsOf(await h.waitForAlerts(page, 3));
+      assert.deepEqual(alerts.map((a) => a.type), ['cheer', 'giftbomb', 'raid']);
+      // The images of the default configuration load (a failed one is removed from the card).
+      assert.deepEqual(page.errors, []);
+    });
