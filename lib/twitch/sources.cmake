@@ -1,0 +1,1 @@
+list(APPEND SERVITOR_SOURCES lib/twitch/trigger.cc)
