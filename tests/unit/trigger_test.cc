@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <functional>
 #include <set>
 #include <string>
@@ -377,3 +378,26 @@ TEST(Trigger, UsageErrors) {
 }
 
 }  // namespace
+
+// man/twitch-events.7 documents the schema with an example per type; every example must pass the
+// validator, so that the page and the code cannot drift apart.
+TEST(EventsPage, EveryTypeHasAnExampleThatValidates) {
+  std::ifstream page(TEST_DATA_DIR "/../../man/twitch-events.7.scd");
+  ASSERT_TRUE(page) << "man/twitch-events.7.scd not found";
+  std::set<std::string> examples, headings;
+  std::string line;
+  while (std::getline(page, line)) {
+    if (line.rfind("## ", 0) == 0) headings.insert(line.substr(3));
+    if (line.rfind("{\"v\":1", 0) != 0) continue;
+    std::string err;
+    JsonPtr ev = JsonParse(line, &err);
+    ASSERT_TRUE(ev) << err << ": " << line;
+    EXPECT_TRUE(ValidateEvent(ev.get(), &err)) << err << ": " << line;
+    examples.insert(JsonString(ev.get(), "type"));
+  }
+  for (const std::string& type : EventTypes()) {
+    EXPECT_EQ(examples.count(type), 1u) << "no example of " << type;
+    EXPECT_EQ(headings.count(type), 1u) << "no section for " << type;
+  }
+  EXPECT_EQ(examples.size(), EventTypes().size());
+}
