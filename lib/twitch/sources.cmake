@@ -1,1 +1,7 @@
 list(APPEND SERVITOR_SOURCES lib/twitch/trigger.cc)
+list(APPEND SERVITOR_SOURCES
+  lib/twitch/irc_client.cc
+  lib/twitch/irc_events.cc
+  lib/twitch/irc_message.cc
+  lib/twitch/irc_output.cc
+)

@@ -1,0 +1,554 @@
+// The Twitch IRC WebSocket client. Everything runs from lws callbacks on one loop: the
+// connection's RECEIVE and WRITEABLE, and three lws_sul timers (connect/retry, JOIN pacing,
+// PING/PONG). Outgoing lines wait in a queue and leave one per WRITEABLE callback.
+#include "twitch/irc_client.h"
+
+#include <libwebsockets.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <random>
+
+#include "core/event.h"
+#include "core/exit_status.h"
+#include "core/line_reader.h"
+#include "core/log.h"
+#include "core/signals.h"
+#include "core/time.h"
+#include "twitch/irc_output.h"
+
+namespace {
+
+// Reconnect delays; lws adds the jitter. Reset once a session logs in.
+const uint32_t kBackoffMs[] = {1000, 2000, 4000, 8000, 16000, 32000, 60000};
+
+const lws_retry_bo_t kRetry = {
+    kBackoffMs,
+    static_cast<uint16_t>(sizeof kBackoffMs / sizeof kBackoffMs[0]),
+    LWS_RETRY_CONCEAL_ALWAYS,
+    0,  // no lws-level idle PING: IRC PING/PONG does that job
+    0,
+    20,  // ±20 % jitter
+};
+
+struct LwsContextFree {
+  void operator()(lws_context* c) const { lws_context_destroy(c); }
+};
+
+class IrcClient;
+
+// The timers live in a standard-layout struct so that lws_container_of() can find them.
+struct Timers {
+  lws_sorted_usec_list_t connect;
+  lws_sorted_usec_list_t join;
+  lws_sorted_usec_list_t ping;
+  lws_sorted_usec_list_t pong;
+  IrcClient* owner;
+};
+
+bool IsLoginFailure(std::string_view text) {
+  return text.find("Login authentication failed") != std::string_view::npos ||
+         text.find("Improperly formatted auth") != std::string_view::npos ||
+         text.find("Login unsuccessful") != std::string_view::npos;
+}
+
+// NOTICE msg-ids with which Twitch refuses a JOIN.
+bool IsJoinRefusal(std::string_view msg_id) {
+  for (std::string_view s : {"suspended", "banned", "not_found", "blocked", "tos_ban"}) {
+    if (msg_id.find(s) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+class IrcClient {
+ public:
+  explicit IrcClient(const IrcClientOptions& o)
+      : opts_(o), writer_(o.map, "irc"), reader_(kMaxIrcLine) {
+    timers_.owner = this;
+    for (const std::string& c : o.channels) {
+      std::string login = NormalizeChannel(c);
+      bool dup = std::any_of(channels_.begin(), channels_.end(),
+                             [&](const Channel& ch) { return ch.login == login; });
+      if (!login.empty() && !dup) channels_.push_back(Channel{login});
+    }
+    nick_ = o.nick;
+    if (nick_.empty()) {
+      std::random_device rd;
+      nick_ = "justinfan" + std::to_string(10000 + rd() % 90000);
+    }
+    std::transform(nick_.begin(), nick_.end(), nick_.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
+    token_ = o.token.rfind("oauth:", 0) == 0 ? o.token.substr(6) : o.token;
+  }
+
+  int Run();
+
+  static int Callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
+                      size_t len) noexcept;
+
+ private:
+  enum class ChannelState { kPending, kJoinSent, kJoined, kRefused };
+  struct Channel {
+    std::string login;
+    ChannelState state = ChannelState::kPending;
+    int64_t gap_from = 0;  // ms since the epoch; 0: no gap to report at the next JOIN
+  };
+
+  bool ParseUrl(std::string* err);
+  void Connect();
+  void ScheduleConnect(bool at_once);
+  void Send(std::string line);
+  void Stop(int status);
+  int OnEstablished();
+  int OnReceive(const char* in, size_t len);
+  int OnWriteable(lws* wsi);
+  void OnClosed(const char* why);
+  bool OnLine(const IrcMessage& msg);
+  void OnNotice(const IrcMessage& msg);
+  void OnJoin(const IrcMessage& msg);
+  void PaceJoins();
+  void SchedulePing();
+  void OnPingTimer();
+  void OnPongTimeout();
+  Channel* FindChannel(std::string_view param);
+
+  static void ConnectCb(lws_sorted_usec_list_t* sul) noexcept;
+  static void JoinCb(lws_sorted_usec_list_t* sul) noexcept;
+  static void PingCb(lws_sorted_usec_list_t* sul) noexcept;
+  static void PongCb(lws_sorted_usec_list_t* sul) noexcept;
+
+  IrcClientOptions opts_;
+  IrcEventWriter writer_;
+  LineReader reader_;
+  IrcMessage msg_;
+  std::string line_;
+  std::string nick_, token_;
+  std::string host_, path_, url_copy_;
+  int port_ = 443;
+  bool tls_ = true;
+  std::unique_ptr<lws_context, LwsContextFree> context_;
+  lws* wsi_ = nullptr;
+  Timers timers_{};
+  std::vector<Channel> channels_;
+  std::deque<std::string> out_;
+  std::deque<int64_t> join_times_;  // when recent JOINs left, for the rate limit
+  uint16_t retry_count_ = 0;
+  bool logged_in_ = false;
+  bool close_now_ = false;      // close the connection at the next WRITEABLE
+  bool reconnect_now_ = false;  // RECONNECT: skip the backoff once
+  bool pong_wanted_ = false;
+  int64_t last_rx_ = 0;
+  size_t line_no_ = 0;
+  bool done_ = false;
+  int status_ = kExitOk;
+};
+
+std::string Masked(const std::string& line) {
+  return line.rfind("PASS ", 0) == 0 ? "PASS oauth:***" : line;
+}
+
+bool IrcClient::ParseUrl(std::string* err) {
+  url_copy_ = opts_.url;
+  const char *prot = nullptr, *ads = nullptr, *path = nullptr;
+  if (lws_parse_uri(&url_copy_[0], &prot, &ads, &port_, &path) != 0 || !*ads) {
+    *err = "not a ws:// or wss:// URL";
+    return false;
+  }
+  std::string scheme = prot;
+  if (scheme != "ws" && scheme != "wss") {
+    *err = "scheme '" + scheme + "' is not ws or wss";
+    return false;
+  }
+  tls_ = scheme == "wss";
+  host_ = ads;
+  path_ = std::string("/") + path;
+  return true;
+}
+
+int IrcClient::Run() {
+  std::string err;
+  if (!ParseUrl(&err)) {
+    LogError("--url: %s: %s", opts_.url.c_str(), err.c_str());
+    return kExitUsage;
+  }
+  if (channels_.empty()) {
+    LogError("no channel to join");
+    return kExitUsage;
+  }
+  static const lws_protocols kProtocols[] = {
+      {"twitch-irc", &IrcClient::Callback, 0, 1 << 16, 0, nullptr, 0},
+      {nullptr, nullptr, 0, 0, 0, nullptr, 0},
+  };
+  lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = kProtocols;
+  info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  info.fd_limit_per_thread = 8;
+  info.user = this;
+  if (!opts_.tls.cacert.empty()) info.client_ssl_ca_filepath = opts_.tls.cacert.c_str();
+  LogRouteLibwebsockets();
+  context_.reset(lws_create_context(&info));
+  if (!context_) {
+    LogError("libwebsockets: cannot create the context");
+    return kExitFailure;
+  }
+  SetStopWakeup([](void* ctx) { lws_cancel_service(static_cast<lws_context*>(ctx)); },
+                context_.get());
+  ScheduleConnect(true);
+  while (!done_ && !StopRequested()) {
+    if (lws_service(context_.get(), 0) < 0) break;
+  }
+  SetStopWakeup(nullptr, nullptr);
+  for (lws_sorted_usec_list_t* s : {&timers_.connect, &timers_.join, &timers_.ping, &timers_.pong}) {
+    lws_sul_cancel(s);
+  }
+  context_.reset();  // runs the CLOSED callback while |this| is alive
+  if (StopRequested()) LogDebug("stopped by signal %d", StopSignal());
+  return status_;
+}
+
+void IrcClient::Stop(int status) {
+  status_ = status;
+  done_ = true;
+  if (context_) lws_cancel_service(context_.get());
+}
+
+void IrcClient::ScheduleConnect(bool at_once) {
+  unsigned delay = 0;
+  if (!at_once) {
+    char conceal = 0;
+    delay = lws_retry_get_delay_ms(context_.get(), &kRetry, &retry_count_, &conceal);
+    LogInfo("reconnecting in %u ms (attempt %u)", delay, retry_count_);
+  }
+  lws_sul_schedule(context_.get(), 0, &timers_.connect, &IrcClient::ConnectCb,
+                   static_cast<lws_usec_t>(delay) * LWS_US_PER_MS);
+}
+
+void IrcClient::Connect() {
+  lws_client_connect_info ci;
+  memset(&ci, 0, sizeof ci);
+  ci.context = context_.get();
+  ci.address = host_.c_str();
+  ci.port = port_;
+  ci.path = path_.c_str();
+  ci.host = host_.c_str();
+  ci.origin = host_.c_str();
+  ci.local_protocol_name = "twitch-irc";
+  ci.retry_and_idle_policy = &kRetry;
+  if (tls_) {
+    ci.ssl_connection = LCCSCF_USE_SSL;
+    if (opts_.tls.insecure) {
+      ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+                           LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+    }
+  }
+  ci.pwsi = &wsi_;
+  LogDebug("connecting to %s", opts_.url.c_str());
+  if (!lws_client_connect_via_info(&ci)) {
+    // CONNECTION_ERROR may or may not have run; either way try again later.
+    wsi_ = nullptr;
+    LogWarning("%s: cannot start the connection", opts_.url.c_str());
+    ScheduleConnect(false);
+  }
+}
+
+void IrcClient::Send(std::string line) {
+  LogDebug("> %s", Masked(line).c_str());
+  out_.push_back(std::move(line));
+  if (wsi_) lws_callback_on_writable(wsi_);
+}
+
+int IrcClient::OnEstablished() {
+  LogInfo("connected to %s", opts_.url.c_str());
+  reader_ = LineReader(kMaxIrcLine);
+  out_.clear();
+  logged_in_ = false;
+  close_now_ = false;
+  pong_wanted_ = false;
+  last_rx_ = NowMillis();
+  // Capabilities first, then PASS before NICK (twitch-protocols.md §2.2).
+  Send("CAP REQ :twitch.tv/tags twitch.tv/commands");
+  if (!token_.empty()) Send("PASS oauth:" + token_);
+  Send("NICK " + nick_);
+  return 0;
+}
+
+int IrcClient::OnWriteable(lws* wsi) {
+  if (close_now_) return -1;
+  if (out_.empty()) return 0;  // a spurious WRITEABLE
+  const std::string& line = out_.front();
+  std::vector<unsigned char> buf(LWS_PRE + line.size());
+  memcpy(buf.data() + LWS_PRE, line.data(), line.size());
+  int n = lws_write(wsi, buf.data() + LWS_PRE, line.size(), LWS_WRITE_TEXT);
+  if (n < static_cast<int>(line.size())) {
+    LogWarning("%s: write failed", opts_.url.c_str());
+    return -1;
+  }
+  out_.pop_front();
+  if (!out_.empty()) lws_callback_on_writable(wsi);
+  return 0;
+}
+
+int IrcClient::OnReceive(const char* in, size_t len) {
+  last_rx_ = NowMillis();
+  reader_.Feed(std::string_view(in, len));
+  std::string err;
+  for (;;) {
+    LineReader::Status st = reader_.Next(&line_);
+    if (st == LineReader::Status::kNone) break;
+    ++line_no_;
+    if (st == LineReader::Status::kTooLong) {
+      LogWarning("irc: line %zu: skipped: longer than %zu bytes", line_no_, kMaxIrcLine);
+      continue;
+    }
+    LogDebug("< %s", line_.c_str());
+    switch (writer_.Handle(line_, line_no_, &msg_, &err)) {
+      case IrcEventWriter::Result::kOk:
+        break;
+      case IrcEventWriter::Result::kClosed:
+        LogDebug("standard output: %s", err.c_str());
+        Stop(kExitOk);
+        return -1;
+      case IrcEventWriter::Result::kError:
+        LogError("standard output: %s", err.c_str());
+        Stop(kExitFailure);
+        return -1;
+    }
+    if (!msg_.command.empty() && !OnLine(msg_)) return -1;
+    if (done_) return -1;
+  }
+  return 0;
+}
+
+// The protocol side of a line (its events were written already). False closes the connection.
+bool IrcClient::OnLine(const IrcMessage& msg) {
+  std::string_view cmd = msg.command;
+  if (cmd == "PING") {
+    Send("PONG :" + std::string(msg.params.empty() ? "tmi.twitch.tv" : msg.params.back()));
+  } else if (cmd == "PONG") {
+    pong_wanted_ = false;
+    lws_sul_cancel(&timers_.pong);
+  } else if (cmd == "RECONNECT") {
+    LogInfo("%s: the server asked to reconnect", opts_.url.c_str());
+    reconnect_now_ = true;
+    return false;
+  } else if ((cmd == "376" || cmd == "GLOBALUSERSTATE") && !logged_in_) {
+    logged_in_ = true;
+    retry_count_ = 0;  // a session that logs in counts as stable
+    LogInfo("logged in as %s", nick_.c_str());
+    PaceJoins();
+    SchedulePing();
+  } else if (cmd == "NOTICE") {
+    OnNotice(msg);
+  } else if (cmd == "JOIN") {
+    OnJoin(msg);
+  } else if (cmd == "CAP" && msg.Param(1) == "NAK") {
+    LogWarning("capabilities refused: %.*s", static_cast<int>(msg.Param(2).size()),
+               msg.Param(2).data());
+  }
+  return true;
+}
+
+IrcClient::Channel* IrcClient::FindChannel(std::string_view param) {
+  std::string login = NormalizeChannel(std::string(param));
+  for (Channel& c : channels_) {
+    if (c.login == login) return &c;
+  }
+  return nullptr;
+}
+
+void IrcClient::OnNotice(const IrcMessage& msg) {
+  std::string_view target = msg.Param(0);
+  std::string text(msg.params.size() >= 2 ? msg.params.back() : std::string_view());
+  std::string msg_id = msg.Tag("msg-id");
+  if (target == "*" && IsLoginFailure(text)) {
+    LogError("login as %s: %s (check the token and --nick)", nick_.c_str(), text.c_str());
+    Stop(kExitCredentials);
+    return;
+  }
+  Channel* ch = FindChannel(target);
+  if (ch && ch->state != ChannelState::kJoined && IsJoinRefusal(msg_id)) {
+    ch->state = ChannelState::kRefused;
+    LogError("#%s: refused: %s (%s)", ch->login.c_str(), text.c_str(), msg_id.c_str());
+    bool any_left = std::any_of(channels_.begin(), channels_.end(), [](const Channel& c) {
+      return c.state != ChannelState::kRefused;
+    });
+    if (!any_left) {
+      LogError("every channel was refused");
+      Stop(kExitFailure);
+    }
+    return;
+  }
+  LogInfo("notice %.*s: %s%s%s", static_cast<int>(target.size()), target.data(), text.c_str(),
+          msg_id.empty() ? "" : " ", msg_id.c_str());
+}
+
+void IrcClient::OnJoin(const IrcMessage& msg) {
+  std::string_view source = msg.source.substr(0, msg.source.find('!'));
+  if (source != nick_) return;  // someone else's JOIN (membership)
+  Channel* ch = FindChannel(msg.Param(0));
+  if (!ch || ch->state == ChannelState::kJoined) return;
+  ch->state = ChannelState::kJoined;
+  LogInfo("joined #%s", ch->login.c_str());
+  if (ch->gap_from == 0) return;
+  int64_t now = NowMillis();
+  JsonPtr gap = NewEvent("gap", "irc", NewUuid(), FormatRfc3339Millis(now));
+  Identity channel;
+  channel.login = ch->login;
+  SetIdentity(gap.get(), "channel", channel);
+  SetString(gap.get(), "from", FormatRfc3339Millis(ch->gap_from));
+  SetString(gap.get(), "to", FormatRfc3339Millis(now));
+  ch->gap_from = 0;
+  std::string err;
+  switch (writer_.Write(gap.get(), &err)) {
+    case IrcEventWriter::Result::kOk:
+      break;
+    case IrcEventWriter::Result::kClosed:
+      Stop(kExitOk);
+      break;
+    case IrcEventWriter::Result::kError:
+      LogError("standard output: %s", err.c_str());
+      Stop(kExitFailure);
+      break;
+  }
+}
+
+// Sends the JOINs that the rate limit allows now and re-arms itself for the rest.
+void IrcClient::PaceJoins() {
+  if (!logged_in_ || !wsi_) return;
+  int64_t now = NowMillis();
+  while (!join_times_.empty() && now - join_times_.front() >= kJoinWindowMs) join_times_.pop_front();
+  for (Channel& c : channels_) {
+    if (c.state != ChannelState::kPending) continue;
+    if (join_times_.size() >= static_cast<size_t>(kJoinBurst)) {
+      int64_t wait = join_times_.front() + kJoinWindowMs - now;
+      LogDebug("join rate limit: next JOIN in %lld ms", static_cast<long long>(wait));
+      lws_sul_schedule(context_.get(), 0, &timers_.join, &IrcClient::JoinCb,
+                       std::max<int64_t>(wait, 1) * LWS_US_PER_MS);
+      return;
+    }
+    join_times_.push_back(now);
+    c.state = ChannelState::kJoinSent;
+    Send("JOIN #" + c.login);
+  }
+}
+
+void IrcClient::SchedulePing() {
+  lws_sul_schedule(context_.get(), 0, &timers_.ping, &IrcClient::PingCb,
+                   static_cast<lws_usec_t>(opts_.ping_interval_s) * LWS_USEC_PER_SEC);
+}
+
+void IrcClient::OnPingTimer() {
+  if (!wsi_ || !logged_in_) return;
+  if (!pong_wanted_) {
+    pong_wanted_ = true;
+    Send("PING :tmi.twitch.tv");
+    lws_sul_schedule(context_.get(), 0, &timers_.pong, &IrcClient::PongCb,
+                     static_cast<lws_usec_t>(opts_.pong_timeout_s) * LWS_USEC_PER_SEC);
+  }
+  SchedulePing();
+}
+
+void IrcClient::OnPongTimeout() {
+  if (!wsi_ || !pong_wanted_) return;
+  LogWarning("%s: no PONG within %d s: the connection is dead", opts_.url.c_str(),
+             opts_.pong_timeout_s);
+  close_now_ = true;
+  lws_callback_on_writable(wsi_);
+}
+
+void IrcClient::OnClosed(const char* why) {
+  wsi_ = nullptr;
+  lws_sul_cancel(&timers_.join);
+  lws_sul_cancel(&timers_.ping);
+  lws_sul_cancel(&timers_.pong);
+  out_.clear();
+  pong_wanted_ = false;
+  bool was_logged_in = logged_in_;
+  logged_in_ = false;
+  for (Channel& c : channels_) {
+    if (c.state == ChannelState::kRefused) continue;
+    if (c.state == ChannelState::kJoined && c.gap_from == 0) c.gap_from = last_rx_;
+    c.state = ChannelState::kPending;
+  }
+  if (done_ || StopRequested()) return;
+  if (reconnect_now_) {
+    reconnect_now_ = false;
+    ScheduleConnect(true);
+    return;
+  }
+  LogWarning("%s: connection %s: %s", opts_.url.c_str(), was_logged_in ? "lost" : "failed", why);
+  ScheduleConnect(false);
+}
+
+// Runs |f| for a C callback: no exception may cross into lws.
+template <typename F>
+void Guarded(const char* what, F&& f) noexcept {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    LogError("%s: %s", what, e.what());
+  }
+}
+
+void IrcClient::ConnectCb(lws_sorted_usec_list_t* sul) noexcept {
+  Guarded("connect", [sul] { lws_container_of(sul, Timers, connect)->owner->Connect(); });
+}
+
+void IrcClient::JoinCb(lws_sorted_usec_list_t* sul) noexcept {
+  Guarded("join", [sul] { lws_container_of(sul, Timers, join)->owner->PaceJoins(); });
+}
+
+void IrcClient::PingCb(lws_sorted_usec_list_t* sul) noexcept {
+  Guarded("ping", [sul] { lws_container_of(sul, Timers, ping)->owner->OnPingTimer(); });
+}
+
+void IrcClient::PongCb(lws_sorted_usec_list_t* sul) noexcept {
+  Guarded("pong", [sul] { lws_container_of(sul, Timers, pong)->owner->OnPongTimeout(); });
+}
+
+int IrcClient::Callback(lws* wsi, lws_callback_reasons reason, void*, void* in,
+                        size_t len) noexcept {
+  try {
+    auto* self = static_cast<IrcClient*>(lws_context_user(lws_get_context(wsi)));
+    if (!self) return 0;
+    switch (reason) {
+      case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        self->OnClosed(in ? static_cast<const char*>(in) : "connection error");
+        return 0;
+      case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        return self->OnEstablished();
+      case LWS_CALLBACK_CLIENT_RECEIVE:
+        return self->OnReceive(static_cast<const char*>(in), len);
+      case LWS_CALLBACK_CLIENT_WRITEABLE:
+        return self->OnWriteable(wsi);
+      case LWS_CALLBACK_CLIENT_CLOSED:
+        self->OnClosed("closed");
+        return 0;
+      default:
+        return 0;
+    }
+  } catch (const std::exception& e) {
+    LogError("irc: %s", e.what());
+    return -1;
+  }
+}
+
+}  // namespace
+
+std::string NormalizeChannel(const std::string& channel) {
+  std::string login = channel;
+  if (!login.empty() && login[0] == '#') login.erase(0, 1);
+  std::transform(login.begin(), login.end(), login.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return login;
+}
+
+int RunIrcClient(const IrcClientOptions& opts) {
+  IrcClient client(opts);
+  return client.Run();
+}

@@ -1,0 +1,55 @@
+// The step shared by the offline reader and the live client: one raw IRC line in, its records
+// written to stdout as NDJSON, with the counts a command reports at exit.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <string_view>
+#include <vector>
+
+#include "core/json.h"
+#include "twitch/irc_events.h"
+#include "twitch/irc_message.h"
+
+/// The longest IRC line accepted, in bytes: IRCv3 allows 8191 bytes of tags plus 512 of message;
+/// the margin keeps odd but honest lines.
+constexpr size_t kMaxIrcLine = 64 * 1024;
+
+/// Parses lines, maps them to events and writes each record as one line on stdout.
+class IrcEventWriter {
+ public:
+  /// |name| names the input in diagnostics ("-", a file, the server's host).
+  IrcEventWriter(const IrcMapOptions& opts, std::string name) : opts_(opts), name_(std::move(name)) {}
+
+  enum class Result {
+    kOk,
+    kClosed,  ///< stdout's reader went away: stop cleanly
+    kError,   ///< stdout failed: stop with a runtime failure (|err| says why)
+  };
+
+  /// Handles one line (without CR LF). A line that does not parse is logged with its number
+  /// |line_no| and counted in skipped(). |msg| receives the parsed line for the caller (its
+  /// views point into |line|); its command is empty when the line did not parse.
+  Result Handle(std::string_view line, size_t line_no, IrcMessage* msg, std::string* err);
+
+  /// Writes one record (for events that do not come from a line, such as "gap").
+  Result Write(const json_t* record, std::string* err);
+
+  size_t lines() const { return lines_; }
+  size_t skipped() const { return skipped_; }
+  size_t written() const { return written_; }
+
+ private:
+  IrcMapOptions opts_;
+  std::string name_;
+  std::vector<JsonPtr> records_;
+  size_t lines_ = 0;
+  size_t skipped_ = 0;
+  size_t written_ = 0;
+};
+
+/// Offline mode (--input): reads raw IRC lines from |fd| to its end and writes their records.
+/// Returns an exit status (exit_status.h): 0 at end of input or when stdout's reader left,
+/// 1 when reading or writing fails.
+int RunIrcInput(int fd, const std::string& name, const IrcMapOptions& opts);
