@@ -1,0 +1,113 @@
+// ws-serve: broadcasts every line of stdin as one WebSocket text frame to every connected client,
+// and serves the overlay page and /healthz on the same port.
+#include <string>
+#include <vector>
+
+#include "core/cli.h"
+#include "core/exit_status.h"
+#include "core/log.h"
+#include "core/signals.h"
+#include "ws/address.h"
+#include "ws/server.h"
+#include "ws/static_files.h"
+
+namespace {
+
+struct Options {
+  LogOptions log;
+  std::string listen = "127.0.0.1:8080";
+  std::string slow_client = "disconnect";
+  std::string root;
+  std::string token_file;
+  ServeOptions serve;
+};
+
+int Run(Options& o) {
+  std::string err;
+  if (!ParseListenAddress(o.listen, &o.serve.host, &o.serve.port, &err)) {
+    LogError("--listen: %s", err.c_str());
+    return kExitUsage;
+  }
+  o.serve.slow_client =
+      o.slow_client == "drop" ? SlowClientPolicy::kDrop : SlowClientPolicy::kDisconnect;
+  if (o.serve.history > o.serve.max_queue) {
+    LogError("--history %zu: more than --max-queue %zu", o.serve.history, o.serve.max_queue);
+    return kExitUsage;
+  }
+  if (o.serve.max_line > o.serve.max_queue_bytes) {
+    LogError("--max-line %zu: more than --max-queue-bytes %zu", o.serve.max_line,
+             o.serve.max_queue_bytes);
+    return kExitUsage;
+  }
+  if (o.serve.tls_cert.empty() != o.serve.tls_key.empty()) {
+    LogError("--tls-cert and --tls-key go together");
+    return kExitUsage;
+  }
+  if (!o.root.empty()) {
+    if (!RealDirectory(o.root, &o.serve.root)) {
+      LogError("--root %s: not a directory", o.root.c_str());
+      return kExitUsage;
+    }
+  } else {
+    o.serve.root = DefaultOverlayRoot();
+    if (o.serve.root.empty()) LogDebug("no overlay directory found: serving no files");
+  }
+  if (o.serve.token.empty() &&
+      !ReadSecret(o.token_file, "WS_SERVE_TOKEN", &o.serve.token, &err)) {
+    LogError("--token-file %s", err.c_str());
+    return kExitUsage;
+  }
+  InstallStopSignals();
+  return RunServer(o.serve);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Broadcast lines of stdin to WebSocket clients; serve the overlay page"};
+  SetupApp(app, "ws-serve");
+  Options o;
+  ServeOptions& s = o.serve;
+  AddLogOptions(app, &o.log);
+  app.add_option("--listen", o.listen, "Address to listen on (port 0: any free port)")
+      ->type_name("HOST:PORT");
+  app.add_option("--history", s.history, "Replay the last N lines to each new client")
+      ->type_name("N");
+  app.add_option("--max-queue", s.max_queue, "Most messages queued for one client")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-queue-bytes", s.max_queue_bytes, "Most bytes queued for one client")
+      ->type_name("BYTES")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--slow-client", o.slow_client,
+                 "A client over --max-queue is disconnected (1008) or loses messages")
+      ->type_name("disconnect|drop")
+      ->check(CLI::IsMember({"disconnect", "drop"}));
+  app.add_option("--max-line", s.max_line, "Longer input lines are skipped")
+      ->type_name("BYTES")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--json", s.json, "Also skip input lines that are not JSON");
+  app.add_option("--drain-timeout", s.drain_timeout,
+                 "At the end, wait this long for clients to receive what is queued")
+      ->type_name("SECONDS")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--keep-open", s.keep_open, "Keep serving after the end of input");
+  app.add_option("--root", o.root, "Serve static files from DIR (default: the overlay)")
+      ->type_name("DIR");
+  app.add_option("--token", s.token, "Clients must present TOKEN (better: WS_SERVE_TOKEN)")
+      ->type_name("TOKEN");
+  app.add_option("--token-file", o.token_file, "Read the token from the first line of FILE")
+      ->type_name("FILE");
+  app.add_option("--origin", s.origins, "Allow browsers from ORIGIN only (repeatable)")
+      ->type_name("ORIGIN");
+  app.add_option("--tls-cert", s.tls_cert, "Serve wss:// with this certificate (PEM)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", s.tls_key, "Private key of --tls-cert (PEM)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--relay", s.relay, "Write messages from clients to stdout, one line each");
+  int status = ParseCommandLine(app, argc, argv);
+  if (status >= 0) return status;
+  return Run(o);
+}

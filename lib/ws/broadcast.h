@@ -1,0 +1,83 @@
+// The broadcast buffer of ws-serve: one shared queue of messages with a read position (a tail)
+// per client, instead of a copy of every message per client. Each message counts the clients
+// that have not sent it yet; it is freed once that count is zero and it is older than the
+// history to keep. Every client's backlog is bounded (messages and bytes), so the buffer is
+// bounded too: by the largest backlog any client may have, or the history, whichever is larger.
+//
+// The buffer knows nothing about sockets: the server decides what to do with a client whose
+// backlog is over the limit (disconnect it, or drop its oldest messages with DropToFit()).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+
+class Broadcast {
+ public:
+  /// The position of one client in the stream. Owned by the client; plain data.
+  struct Cursor {
+    uint64_t next = 0;     ///< sequence number of the next message to send
+    bool attached = false;
+  };
+
+  /// |history|: the last messages kept for new clients. |max_messages|, |max_bytes|: the
+  /// largest backlog a client may have. |headroom|: bytes reserved in front of every payload
+  /// (LWS_PRE), so that a message can be written without copying it.
+  Broadcast(size_t history, size_t max_messages, size_t max_bytes, size_t headroom);
+
+  /// Appends |payload| for every attached client and returns its sequence number.
+  uint64_t Push(std::string_view payload);
+
+  /// Starts |c| at the oldest kept history message (at the end when there is no history).
+  void Attach(Cursor* c);
+
+  /// Releases everything |c| has not sent yet. Safe to call twice.
+  void Detach(Cursor* c);
+
+  /// Messages and payload bytes that |c| has not sent yet.
+  size_t Backlog(const Cursor& c) const;
+  uint64_t BacklogBytes(const Cursor& c) const;
+
+  /// True when |c| could take one more message of |len| bytes within the limits.
+  bool HasRoom(const Cursor& c, size_t len) const;
+
+  /// True when |c| holds more than the limits allow.
+  bool OverLimit(const Cursor& c) const;
+
+  /// Skips the oldest messages of |c| until it is within the limits; returns how many.
+  size_t DropToFit(Cursor* c);
+
+  /// The next message of |c|: |data| points at the payload, preceded by |headroom| writable
+  /// bytes that belong to the buffer. Returns false when |c| has sent everything.
+  bool Peek(const Cursor& c, unsigned char** data, size_t* len);
+
+  /// Marks the next message of |c| as sent.
+  void Advance(Cursor* c);
+
+  /// Messages and payload bytes held now (for tests and statistics).
+  size_t size() const { return messages_.size(); }
+  uint64_t bytes() const { return held_bytes_; }
+  uint64_t end() const { return base_ + messages_.size(); }
+
+ private:
+  struct Message {
+    std::string buf;       // headroom + payload
+    uint64_t start = 0;    // bytes pushed before this message (for backlog bytes)
+    uint32_t pending = 0;  // attached clients that have not sent it
+  };
+  const Message& At(uint64_t seq) const { return messages_[seq - base_]; }
+  Message& At(uint64_t seq) { return messages_[seq - base_]; }
+  void Trim();
+
+  size_t history_;
+  size_t max_messages_;
+  size_t max_bytes_;
+  size_t headroom_;
+  std::deque<Message> messages_;
+  uint64_t base_ = 0;          // sequence number of messages_.front()
+  uint64_t pushed_bytes_ = 0;  // payload bytes ever pushed
+  uint64_t held_bytes_ = 0;
+  uint32_t attached_ = 0;
+};

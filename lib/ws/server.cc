@@ -1,0 +1,650 @@
+// ws-serve's engine (see server.h). One lws context, one vhost, two protocols: "servitor" on the
+// listening socket (HTTP and WebSocket; protocols[0] takes upgrades without a subprotocol) and
+// "servitor-stdin" for the adopted standard input.
+//
+// Input pacing, precisely: a line is taken from stdin only when some connected client can queue
+// it within --max-queue (or when no client is connected; the line then only feeds --history).
+// Otherwise the line waits and stdin is paused with lws_rx_flow_control(), so the pipe pushes
+// back on the producer. Clients over the limit after a line was queued get the --slow-client
+// treatment; the fastest client never does, so the buffer stays bounded and input keeps moving
+// at the pace of the fastest client.
+#include "ws/server.h"
+
+#include <fcntl.h>
+#include <libwebsockets.h>
+#include <limits.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/exit_status.h"
+#include "core/json.h"
+#include "core/line_reader.h"
+#include "core/log.h"
+#include "core/output.h"
+#include "core/signals.h"
+#include "core/utf8.h"
+#include "version.h"
+#include "ws/broadcast.h"
+#include "ws/loop.h"
+#include "ws/static_files.h"
+
+namespace {
+
+constexpr const char* kStdinProtocol = "servitor-stdin";
+constexpr size_t kReadChunk = 64 * 1024;
+
+// One WebSocket client. Allocated by us in ESTABLISHED, freed in CLOSED; lws's per-session
+// memory only holds a pointer to it.
+struct Client {
+  struct lws* wsi = nullptr;
+  Broadcast::Cursor cursor;
+  size_t index = 0;  // in Server::clients_
+  unsigned long long id = 0;
+  bool kicked = false;
+  unsigned long long dropped = 0;
+  std::string rx;  // a message from the client, being reassembled (--relay)
+  bool rx_too_long = false;
+};
+
+// lws's per-session data of protocol "servitor": zeroed C memory, so plain data only.
+struct SessionData {
+  Client* client;
+};
+
+class Server {
+ public:
+  explicit Server(const ServeOptions& opts)
+      : opts_(opts),
+        broadcast_(opts.history, opts.max_queue, opts.max_queue_bytes, LWS_PRE),
+        reader_(opts.max_line),
+        chunk_(kReadChunk) {}
+
+  int Run();
+
+  // Callbacks, all called from the lws loop.
+  int OnHttp(struct lws* wsi, const char* uri);
+  int OnConfirmUpgrade(struct lws* wsi);
+  void OnEstablished(struct lws* wsi, SessionData* sd);
+  int OnWriteable(Client* c);
+  void OnReceive(Client* c, const void* in, size_t len);
+  void OnClosed(SessionData* sd);
+  int OnStdinReadable(struct lws* wsi);
+  void OnStdinClosed();
+  void OnWake();
+  void OnDrainTimeout();
+
+ private:
+  bool Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body);
+  std::string HealthJson() const;
+  bool TokenPresented(struct lws* wsi) const;
+  bool OriginAllowed(struct lws* wsi) const;
+  void PumpLines();
+  bool TakeLine();
+  bool SomeoneHasRoom(size_t len) const;
+  void Publish(const std::string& line);
+  void Kick(Client* c);
+  void PauseInput(bool pause);
+  void EndOfInput();
+  void StartDrain(const char* why);
+  void MaybeFinish();
+  void Finish();
+
+  const ServeOptions& opts_;
+  Broadcast broadcast_;
+  LineReader reader_;
+  std::vector<char> chunk_;
+  std::vector<Client*> clients_;
+  struct lws_context* context_ = nullptr;
+  struct lws* stdin_wsi_ = nullptr;
+  LoopTimer<Server> drain_timer_{};
+  std::string pending_;  // a line taken from stdin that no client had room for yet
+  bool have_pending_ = false;
+  bool stdin_paused_ = false;
+  bool input_done_ = false;  // end of input reached or stop requested
+  bool draining_ = false;
+  bool done_ = false;
+  bool relay_closed_ = false;
+  bool eof_reported_ = false;
+  int status_ = kExitOk;
+  unsigned long long next_id_ = 1;
+  // Counters for /healthz.
+  unsigned long long lines_in_ = 0, frames_sent_ = 0, dropped_ = 0, skipped_ = 0, slow_ = 0;
+};
+
+Server* ServerOf(struct lws* wsi) {
+  return static_cast<Server*>(lws_context_user(lws_get_context(wsi)));
+}
+
+int CallbackServitor(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in,
+                     size_t len) noexcept {
+  return GuardCallback([&]() -> int {
+    Server* s = ServerOf(wsi);
+    auto* sd = static_cast<SessionData*>(user);
+    switch (reason) {
+      case LWS_CALLBACK_HTTP:
+        return s->OnHttp(wsi, static_cast<const char*>(in));
+      case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return s->OnConfirmUpgrade(wsi);
+      case LWS_CALLBACK_ESTABLISHED:
+        s->OnEstablished(wsi, sd);
+        return 0;
+      case LWS_CALLBACK_SERVER_WRITEABLE:
+        return sd && sd->client ? s->OnWriteable(sd->client) : 0;
+      case LWS_CALLBACK_RECEIVE:
+        if (sd && sd->client) s->OnReceive(sd->client, in, len);
+        return 0;
+      case LWS_CALLBACK_CLOSED:
+        s->OnClosed(sd);
+        return 0;
+      case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (s) s->OnWake();
+        return 0;
+      default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+  });
+}
+
+int CallbackStdin(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in,
+                  size_t len) noexcept {
+  return GuardCallback([&]() -> int {
+    if (reason == LWS_CALLBACK_RAW_RX_FILE) return ServerOf(wsi)->OnStdinReadable(wsi);
+    if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) ServerOf(wsi)->OnStdinClosed();
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+  });
+}
+
+const struct lws_protocols kProtocols[] = {
+    {"servitor", CallbackServitor, sizeof(SessionData), 4096, 0, nullptr, 0},
+    {kStdinProtocol, CallbackStdin, 0, 0, 0, nullptr, 0},
+    {nullptr, nullptr, 0, 0, 0, nullptr, 0},
+};
+
+void DrainTimeout(lws_sorted_usec_list_t* sul) noexcept {
+  LoopTimer<Server>::OwnerOf(sul)->OnDrainTimeout();
+}
+
+// Many clients need many descriptors: take the hard limit.
+void RaiseFileLimit() {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
+
+int Server::Run() {
+  RaiseFileLimit();
+  LogRouteLibwebsockets();
+  StdinFlagsRestorer restore_stdin;
+
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
+  if (!opts_.tls_cert.empty()) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  info.user = this;
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  LwsContextPtr context(lws_create_context(&info));
+  if (!context) {
+    LogError("cannot create the WebSocket context");
+    return kExitFailure;
+  }
+  context_ = context.get();
+
+  info.port = opts_.port;
+  info.iface = opts_.host.c_str();
+  info.protocols = kProtocols;
+  info.vhost_name = "default";
+  if (!opts_.tls_cert.empty()) {
+    info.ssl_cert_filepath = opts_.tls_cert.c_str();
+    info.ssl_private_key_filepath = opts_.tls_key.c_str();
+  }
+  struct lws_vhost* vhost = lws_create_vhost(context_, &info);
+  if (!vhost) {
+    LogError("listen %s:%d: cannot listen there (in use, or not a local address?)",
+             opts_.host.c_str(), opts_.port);
+    return kExitFailure;
+  }
+  int port = lws_get_vhost_listen_port(vhost);
+  bool v6 = opts_.host.find(':') != std::string::npos;
+  LogInfo("listening on %s%s%s:%d", v6 ? "[" : "", opts_.host.c_str(), v6 ? "]" : "", port);
+
+  std::string err;
+  if (!(stdin_wsi_ = AdoptStdin(vhost, kStdinProtocol, &err))) {
+    LogError("stdin: %s", err.c_str());
+    return kExitFailure;
+  }
+
+  drain_timer_.owner = this;
+  {
+    StopWakeup wakeup(context_);
+    while (!done_) {
+      if (StopRequested()) OnWake();
+      if (lws_service(context_, 0) < 0) break;
+    }
+  }
+  lws_sul_cancel(&drain_timer_.sul);
+  context.reset();  // runs CLOSED for the clients left
+  context_ = nullptr;
+  return status_;
+}
+
+bool Server::Respond(struct lws* wsi, unsigned status, const char* type,
+                     const std::string& body) {
+  std::vector<unsigned char> buf(LWS_PRE + 1024 + body.size());
+  unsigned char* start = buf.data() + LWS_PRE;
+  unsigned char* p = start;
+  unsigned char* end = buf.data() + buf.size() - body.size() - 1;
+  if (lws_add_http_common_headers(wsi, status, type, body.size(), &p, end)) return false;
+  if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
+                                  reinterpret_cast<const unsigned char*>("no-store"), 8, &p,
+                                  end)) {
+    return false;
+  }
+  if (lws_finalize_http_header(wsi, &p, end)) return false;
+  memcpy(p, body.data(), body.size());
+  p += body.size();
+  int n = static_cast<int>(p - start);
+  return lws_write(wsi, start, n, LWS_WRITE_HTTP_HEADERS) == n;
+}
+
+std::string Server::HealthJson() const {
+  char buf[512];
+  snprintf(buf, sizeof buf,
+           "{\"status\":\"ok\",\"clients\":%zu,\"lines_in\":%llu,\"frames_sent\":%llu,"
+           "\"dropped\":%llu,\"skipped\":%llu,\"slow_disconnects\":%llu,\"buffered\":%zu,"
+           "\"input_done\":%s}\n",
+           clients_.size(), lines_in_, frames_sent_, dropped_, skipped_, slow_,
+           broadcast_.size(), input_done_ ? "true" : "false");
+  return buf;
+}
+
+int Server::OnHttp(struct lws* wsi, const char* uri) {
+  std::string path = uri ? uri : "/";
+  unsigned status = 200;
+  std::string file;
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+    status = 405;
+  } else if (path == "/healthz") {
+    if (!Respond(wsi, 200, "application/json", HealthJson())) return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+  } else if (opts_.root.empty()) {
+    status = 404;
+  } else {
+    switch (ResolveStaticFile(opts_.root, path, &file)) {
+      case FileLookup::kFound:
+        break;
+      case FileLookup::kNotFound:
+        status = 404;
+        break;
+      case FileLookup::kForbidden:
+        status = 403;
+        break;
+    }
+  }
+  if (status != 200) {
+    LogDebug("GET %s: %u", path.c_str(), status);
+    const char* text = status == 403 ? "forbidden\n" : status == 404 ? "not found\n"
+                                                                    : "method not allowed\n";
+    if (!Respond(wsi, status, "text/plain; charset=utf-8", text)) return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+  }
+  LogDebug("GET %s: %s", path.c_str(), file.c_str());
+  int n = lws_serve_http_file(wsi, file.c_str(), ContentTypeFor(file), nullptr, 0);
+  if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) return -1;
+  return 0;
+}
+
+bool SecretEquals(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); i++) diff |= a[i] ^ b[i];
+  return diff == 0;
+}
+
+bool Server::TokenPresented(struct lws* wsi) const {
+  char buf[1024];
+  const char* v = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf);
+  if (v && SecretEquals(v, opts_.token)) return true;
+  int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION);
+  if (n > 7 && strncasecmp(buf, "Bearer ", 7) == 0) {
+    std::string presented(buf + 7, n - 7);
+    while (!presented.empty() && presented.back() == ' ') presented.pop_back();
+    return SecretEquals(presented, opts_.token);
+  }
+  return false;
+}
+
+bool Server::OriginAllowed(struct lws* wsi) const {
+  if (opts_.origins.empty()) return true;
+  char buf[512];
+  int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_ORIGIN);
+  if (n <= 0) return true;  // not a browser: Origin protects browsers, others can forge it
+  for (const auto& o : opts_.origins) {
+    if (o == buf) return true;
+  }
+  return false;
+}
+
+int Server::OnConfirmUpgrade(struct lws* wsi) {
+  char peer[64] = "";
+  lws_get_peer_simple(wsi, peer, sizeof peer);
+  unsigned status = 0;
+  const char* why = nullptr;
+  if (draining_) {
+    status = 503, why = "shutting down";
+  } else if (!OriginAllowed(wsi)) {
+    status = 403, why = "origin not allowed";
+  } else if (!opts_.token.empty() && !TokenPresented(wsi)) {
+    status = 401, why = "missing or wrong token";
+  }
+  if (!status) return 0;
+  LogWarning("client %s: refused: %s", peer, why);
+  if (!Respond(wsi, status, "text/plain; charset=utf-8", std::string(why) + "\n")) return -1;
+  return 1;
+}
+
+void Server::OnEstablished(struct lws* wsi, SessionData* sd) {
+  auto* c = new Client;
+  c->wsi = wsi;
+  c->id = next_id_++;
+  c->index = clients_.size();
+  clients_.push_back(c);
+  sd->client = c;
+  broadcast_.Attach(&c->cursor);
+  char peer[64] = "";
+  lws_get_peer_simple(wsi, peer, sizeof peer);
+  LogInfo("client %llu (%s): connected; %zu clients", c->id, peer, clients_.size());
+  if (broadcast_.Backlog(c->cursor) > 0) lws_callback_on_writable(wsi);
+  if (have_pending_) PumpLines();
+}
+
+int Server::OnWriteable(Client* c) {
+  if (c->kicked) {
+    lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                     reinterpret_cast<unsigned char*>(const_cast<char*>("too slow")), 8);
+    return -1;
+  }
+  unsigned char* data;
+  size_t len;
+  if (broadcast_.Peek(c->cursor, &data, &len)) {
+    int n = lws_write(c->wsi, data, len, LWS_WRITE_TEXT);
+    if (n < static_cast<int>(len)) {
+      LogWarning("client %llu: write failed: closing", c->id);
+      return -1;
+    }
+    frames_sent_++;
+    broadcast_.Advance(&c->cursor);
+    if (have_pending_ && broadcast_.HasRoom(c->cursor, pending_.size())) PumpLines();
+    if (broadcast_.Backlog(c->cursor) > 0 || draining_) lws_callback_on_writable(c->wsi);
+    return 0;
+  }
+  if (draining_) {
+    lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL,
+                     reinterpret_cast<unsigned char*>(const_cast<char*>("end of input")), 12);
+    return -1;
+  }
+  return 0;
+}
+
+void Server::OnReceive(Client* c, const void* in, size_t len) {
+  if (!opts_.relay || relay_closed_) return;
+  if (!c->rx_too_long) {
+    if (c->rx.size() + len > opts_.max_line) {
+      c->rx_too_long = true;
+      c->rx.clear();
+    } else {
+      c->rx.append(static_cast<const char*>(in), len);
+    }
+  }
+  if (!lws_is_final_fragment(c->wsi) || lws_remaining_packet_payload(c->wsi) != 0) return;
+  std::string msg;
+  msg.swap(c->rx);
+  bool too_long = c->rx_too_long;
+  c->rx_too_long = false;
+  if (lws_frame_is_binary(c->wsi)) {
+    LogWarning("client %llu: binary message not relayed", c->id);
+    return;
+  }
+  if (too_long) {
+    LogWarning("client %llu: message longer than %zu bytes not relayed", c->id, opts_.max_line);
+    return;
+  }
+  std::string err;
+  switch (WriteLine(msg, &err)) {
+    case WriteResult::kOk:
+      break;
+    case WriteResult::kClosed:
+      relay_closed_ = true;
+      LogInfo("stdout closed: no more relaying");
+      break;
+    case WriteResult::kError:
+      relay_closed_ = true;
+      LogError("stdout: %s", err.c_str());
+      status_ = kExitFailure;
+      StartDrain("stdout failed");
+      break;
+  }
+}
+
+void Server::OnClosed(SessionData* sd) {
+  Client* c = sd ? sd->client : nullptr;
+  if (!c) return;
+  sd->client = nullptr;
+  broadcast_.Detach(&c->cursor);
+  clients_.back()->index = c->index;
+  clients_[c->index] = clients_.back();
+  clients_.pop_back();
+  if (c->dropped) LogWarning("client %llu: %llu messages dropped in all", c->id, c->dropped);
+  LogInfo("client %llu: disconnected; %zu clients", c->id, clients_.size());
+  delete c;
+  if (have_pending_) PumpLines();
+  MaybeFinish();
+}
+
+int Server::OnStdinReadable(struct lws* wsi) {
+  if (input_done_) return 0;
+  std::string err;
+  long n = ReadStdinChunk(wsi, chunk_.data(), chunk_.size(), &err);
+  if (n == -1) return 0;
+  if (n < 0) {
+    LogError("stdin: %s", err.c_str());
+    status_ = kExitFailure;
+    EndOfInput();
+    return -1;
+  }
+  if (n == 0) {
+    reader_.Finish();
+    input_done_ = true;
+    PumpLines();
+    return -1;  // closes our duplicate of stdin
+  }
+  reader_.Feed(std::string_view(chunk_.data(), static_cast<size_t>(n)));
+  PumpLines();
+  return 0;
+}
+
+void Server::OnStdinClosed() {
+  stdin_wsi_ = nullptr;
+  if (!input_done_) {
+    input_done_ = true;
+    reader_.Finish();
+    PumpLines();
+  }
+}
+
+void Server::OnWake() {
+  if (StopRequested() && !draining_) {
+    LogInfo("signal %d: stopping", StopSignal());
+    input_done_ = true;
+    have_pending_ = false;
+    PauseInput(true);
+    StartDrain("stop requested");
+  }
+}
+
+void Server::OnDrainTimeout() {
+  size_t behind = clients_.size();
+  LogWarning("drain timeout (%gs): closing %zu clients that are behind", opts_.drain_timeout,
+             behind);
+  Finish();
+}
+
+// Takes the next valid line into pending_; false when no complete line is buffered.
+bool Server::TakeLine() {
+  std::string line;
+  for (;;) {
+    switch (reader_.Next(&line)) {
+      case LineReader::Status::kNone:
+        return false;
+      case LineReader::Status::kTooLong:
+        skipped_++;
+        LogWarning("line %zu: longer than %zu bytes: skipped", reader_.line_number(),
+                   opts_.max_line);
+        continue;
+      case LineReader::Status::kLine:
+        break;
+    }
+    if (!IsValidUtf8(line)) {
+      skipped_++;
+      LogWarning("line %zu: not valid UTF-8: skipped", reader_.line_number());
+      continue;
+    }
+    if (opts_.json) {
+      std::string err;
+      if (!JsonParse(line, &err)) {
+        skipped_++;
+        LogWarning("line %zu: not JSON: %s: skipped", reader_.line_number(), err.c_str());
+        continue;
+      }
+    }
+    pending_.swap(line);
+    have_pending_ = true;
+    return true;
+  }
+}
+
+bool Server::SomeoneHasRoom(size_t len) const {
+  bool any_active = false;
+  for (const Client* c : clients_) {
+    if (c->kicked) continue;
+    any_active = true;
+    if (broadcast_.HasRoom(c->cursor, len)) return true;
+  }
+  return !any_active;
+}
+
+void Server::PumpLines() {
+  if (draining_ && !have_pending_ && reader_.buffered() == 0) return;
+  for (;;) {
+    if (!have_pending_ && !TakeLine()) break;
+    if (!SomeoneHasRoom(pending_.size())) {
+      PauseInput(true);
+      return;
+    }
+    Publish(pending_);
+    have_pending_ = false;
+  }
+  if (input_done_) {
+    EndOfInput();
+  } else {
+    PauseInput(false);
+  }
+}
+
+void Server::Publish(const std::string& line) {
+  broadcast_.Push(line);
+  lines_in_++;
+  for (size_t i = 0; i < clients_.size(); i++) {
+    Client* c = clients_[i];
+    if (c->kicked) continue;
+    if (broadcast_.OverLimit(c->cursor)) {
+      if (opts_.slow_client == SlowClientPolicy::kDisconnect) {
+        Kick(c);
+        continue;
+      }
+      size_t n = broadcast_.DropToFit(&c->cursor);
+      if (!c->dropped) LogWarning("client %llu: too slow: dropping messages", c->id);
+      c->dropped += n;
+      dropped_ += n;
+    }
+    if (broadcast_.Backlog(c->cursor) == 1) lws_callback_on_writable(c->wsi);
+  }
+}
+
+void Server::Kick(Client* c) {
+  LogWarning("client %llu: too slow (%zu messages, %llu bytes queued): disconnecting", c->id,
+             broadcast_.Backlog(c->cursor),
+             static_cast<unsigned long long>(broadcast_.BacklogBytes(c->cursor)));
+  c->kicked = true;
+  slow_++;
+  broadcast_.Detach(&c->cursor);
+  lws_callback_on_writable(c->wsi);
+  // A stalled client never becomes writeable to hear its close frame: cut it after a while.
+  lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 2);
+}
+
+void Server::PauseInput(bool pause) {
+  if (!stdin_wsi_ || stdin_paused_ == pause) return;
+  stdin_paused_ = pause;
+  lws_rx_flow_control(stdin_wsi_, pause ? 0 : 1);
+}
+
+void Server::EndOfInput() {
+  if (draining_ || eof_reported_) return;
+  eof_reported_ = true;
+  LogInfo("end of input after %llu lines (%llu skipped)", lines_in_, skipped_);
+  if (opts_.keep_open) {
+    LogInfo("--keep-open: still serving");
+    return;
+  }
+  StartDrain("end of input");
+}
+
+void Server::StartDrain(const char* why) {
+  if (draining_) return;
+  draining_ = true;
+  LogDebug("%s: draining %zu clients", why, clients_.size());
+  for (Client* c : clients_) lws_callback_on_writable(c->wsi);
+  if (opts_.drain_timeout > 0) {
+    lws_sul_schedule(context_, 0, &drain_timer_.sul, DrainTimeout,
+                     static_cast<lws_usec_t>(opts_.drain_timeout * LWS_US_PER_SEC));
+  }
+  MaybeFinish();
+}
+
+void Server::MaybeFinish() {
+  if (draining_ && clients_.empty()) Finish();
+}
+
+void Server::Finish() {
+  done_ = true;
+  lws_cancel_service(context_);
+}
+
+int RunServer(const ServeOptions& opts) {
+  Server server(opts);
+  return server.Run();
+}
+
+std::string DefaultOverlayRoot() {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  std::string real;
+  if (n > 0) {
+    exe[n] = '\0';
+    std::string dir(exe);
+    dir.erase(dir.rfind('/'));
+    if (RealDirectory(dir + "/../share/twitch-servitor/overlay", &real)) return real;
+  }
+  if (RealDirectory(SERVITOR_SOURCE_DIR "/overlay", &real)) return real;
+  return "";
+}

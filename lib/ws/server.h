@@ -1,0 +1,45 @@
+// ws-serve's engine: one libwebsockets loop that adopts stdin, broadcasts every line to every
+// WebSocket client through the shared Broadcast buffer, and answers plain HTTP on the same port
+// (GET /healthz and static files). See man/ws-serve.1.scd for the behaviour it promises.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+/// What to do with a client whose backlog goes over --max-queue.
+enum class SlowClientPolicy {
+  kDisconnect,  ///< close it with 1008 (policy violation)
+  kDrop,        ///< skip its oldest messages, counted and logged
+};
+
+/// Everything ws-serve can be told.
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  size_t history = 0;
+  size_t max_queue = 4096;             ///< messages per client
+  size_t max_queue_bytes = 4u << 20;   ///< payload bytes per client
+  SlowClientPolicy slow_client = SlowClientPolicy::kDisconnect;
+  size_t max_line = 65536;
+  bool json = false;
+  double drain_timeout = 5.0;          ///< seconds
+  bool keep_open = false;
+  std::string root;                    ///< real path of the static root; empty: no files
+  std::string token;                   ///< required from WebSocket clients when not empty
+  std::vector<std::string> origins;    ///< allowed Origin values; empty: any
+  std::string tls_cert;
+  std::string tls_key;
+  bool relay = false;
+};
+
+/// Runs the server until end of input (then drains, unless keep_open) or a stop signal (then
+/// drains). Returns an exit status of core/exit_status.h. Logs "listening on HOST:PORT".
+int RunServer(const ServeOptions& opts);
+
+/// The default static root: <dir of the executable>/../share/twitch-servitor/overlay when it
+/// exists, else the source tree's overlay/ directory. Empty when neither exists.
+std::string DefaultOverlayRoot();
+
+/// Compares two secrets in time that depends only on their lengths.
+bool SecretEquals(const std::string& a, const std::string& b);
