@@ -1,0 +1,64 @@
+// Addresses on the command lines of ws-serve and ws-cat.
+#include "ws/address.h"
+
+#include <gtest/gtest.h>
+
+#include "ws/client.h"
+#include "ws/server.h"
+
+TEST(WsAddress, ListenAddress) {
+  std::string host, err;
+  int port = -1;
+  EXPECT_TRUE(ParseListenAddress("127.0.0.1:0", &host, &port, &err));
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 0);
+  EXPECT_TRUE(ParseListenAddress("[::1]:8080", &host, &port, &err));
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 8080);
+  EXPECT_FALSE(ParseListenAddress("127.0.0.1", &host, &port, &err));
+  EXPECT_FALSE(ParseListenAddress(":80", &host, &port, &err));
+  EXPECT_FALSE(ParseListenAddress("h:65536", &host, &port, &err));
+  EXPECT_FALSE(ParseListenAddress("h:8o", &host, &port, &err));
+  EXPECT_FALSE(ParseListenAddress("::1:80", &host, &port, &err));
+  EXPECT_NE(err, "");
+}
+
+TEST(WsAddress, Urls) {
+  WsUrl u;
+  std::string err;
+  ASSERT_TRUE(ParseWsUrl("ws://localhost:8080/?token=a", &u, &err));
+  EXPECT_FALSE(u.tls);
+  EXPECT_EQ(u.host, "localhost");
+  EXPECT_EQ(u.port, 8080);
+  EXPECT_EQ(u.path, "/?token=a");
+  ASSERT_TRUE(ParseWsUrl("wss://example.com", &u, &err));
+  EXPECT_TRUE(u.tls);
+  EXPECT_EQ(u.port, 443);
+  EXPECT_EQ(u.path, "/");
+  ASSERT_TRUE(ParseWsUrl("ws://[::1]/x#frag", &u, &err));
+  EXPECT_EQ(u.host, "::1");
+  EXPECT_EQ(u.port, 80);
+  EXPECT_EQ(u.path, "/x");
+  EXPECT_FALSE(ParseWsUrl("http://x/", &u, &err));
+  EXPECT_FALSE(ParseWsUrl("ws://:80/", &u, &err));
+  EXPECT_FALSE(ParseWsUrl("ws://h:0/", &u, &err));
+  EXPECT_FALSE(ParseWsUrl("ws://user:pw@h/", &u, &err));
+}
+
+TEST(WsAddress, Headers) {
+  std::string name, value, err;
+  EXPECT_TRUE(ParseHeader("Authorization: Bearer x", &name, &value, &err));
+  EXPECT_EQ(name, "Authorization");
+  EXPECT_EQ(value, "Bearer x");
+  EXPECT_TRUE(ParseHeader("X-Empty:", &name, &value, &err));
+  EXPECT_EQ(value, "");
+  EXPECT_FALSE(ParseHeader("no colon", &name, &value, &err));
+  EXPECT_FALSE(ParseHeader("bad name: x", &name, &value, &err));
+  EXPECT_FALSE(ParseHeader(": x", &name, &value, &err));
+}
+
+TEST(WsAddress, SecretEquals) {
+  EXPECT_TRUE(SecretEquals("abc", "abc"));
+  EXPECT_FALSE(SecretEquals("abc", "abd"));
+  EXPECT_FALSE(SecretEquals("abc", "ab"));
+}
