@@ -2,6 +2,7 @@
 // live stream (a "test alert" button for the command line).
 #include <time.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
@@ -109,7 +110,11 @@ int main(int argc, char** argv) {
   auto* random = app.add_flag("--random", opts.spec.random, "A realistic random mix of events");
   app.add_option("--seed", opts.seed, "Seed for --random: the same seed, the same events")
       ->type_name("N")
-      ->needs(random);
+      ->needs(random)
+      ->check([](const std::string& s) {  // strtoull would take "-1" as 2^64-1
+        return !s.empty() && isdigit(static_cast<unsigned char>(s[0])) ? ""
+                                                                       : "not an unsigned number";
+      });
   app.add_option("--repeat", opts.repeat, "Fire N triggers; 0 = until interrupted")->type_name("N");
   app.add_option("--interval", opts.interval, "Wait SECONDS between triggers")
       ->type_name("SECONDS");

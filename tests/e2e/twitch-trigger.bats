@@ -149,7 +149,7 @@ COMMON='.v == 1 and (.id | test("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-
 @test "usage errors exit 2 with a message and nothing on stdout" {
   for args in "sub --tier 5" "sub --months -1" "bogus" "" "follow --bits 100" \
     "--random --bits 5" "follow --seed 3" "follow --repeat -1" "follow --interval -2" \
-    "follow --user 'two words'" "giftbomb --count 0" "subgift --tier prime" "--no-such-option"; do
+    "follow --user 'two words'" "giftbomb --count 0" "--random --seed -1" "subgift --tier prime" "--no-such-option"; do
     run --separate-stderr bash -c "timeout 20 '$BIN/twitch-trigger' $args"
     echo "args: $args -> $status: $stderr"
     [ "$status" -eq 2 ]
