@@ -439,8 +439,10 @@
       url = new URL('/', location.href);
       url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     }
+    // encodeURIComponent, not searchParams: that writes a space as '+', which a server
+    // decoding by RFC 3986 keeps as a plus.
     const token = params.get('token');
-    if (token) url.searchParams.set('token', token);
+    if (token) url.search = `${url.search ? `${url.search}&` : '?'}token=${encodeURIComponent(token)}`;
     return url.toString();
   }
 

@@ -187,6 +187,26 @@ test('the page reconnects after ws-serve restarts on the same port', {timeout: 4
           ['Before is now following!', 'After is now following!']);
     });
 
+test('the page passes its token on; without it the stream is refused', {timeout: 30000},
+    async () => {
+      const s = await server({env: {WS_SERVE_TOKEN: 'S3cret token'}});
+      const page = await overlay(s, `token=${encodeURIComponent('S3cret token')}&duration=0.2&mute=1`);
+      const bare = await browser.newPage();
+      pages.push(bare);
+      await bare.addInitScript(() => {
+        window.__states = [];
+        new MutationObserver(() => window.__states.push(document.documentElement.dataset.connection))
+            .observe(document, {attributes: true, subtree: true, attributeFilter: ['data-connection']});
+      });
+      await bare.goto(s.url + '?duration=0.2&mute=1&reconnectMin=0.1&reconnectMax=0.2');
+      await bare.waitForFunction(() => window.__states.filter((x) => x === 'closed').length >= 2);
+      s.send(h.event('follow', 'Tokenholder'));
+      const alerts = h.alertsOf(await h.waitForAlerts(page, 1));
+      assert.equal(alerts[0].title, 'Tokenholder is now following!');
+      assert.ok(!(await bare.evaluate(() => window.__states.includes('open'))), 'never connected');
+      assert.equal(await bare.locator('.alert').count(), 0);
+    });
+
 test('?debug=1 shows the connection state and the last events', {timeout: 30000}, async () => {
   const s = await server();
   const page = await overlay(s, 'debug=1&duration=0.2&mute=1');
