@@ -1,0 +1,259 @@
+#!/usr/bin/env bats
+# twitch-irc: offline --input against the golden files, usage errors, and the live client against
+# a fake Twitch IRC server (tests/fakes/twitch_irc.py, TLS with a CA made here): login sequence,
+# JOINs, several lines per frame, a line split across frames, PING/PONG both ways, RECONNECT, an
+# abrupt drop, a dead link, a bad token, refused channels and a closed stdout.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  local d=$BATS_FILE_TMPDIR
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 \
+    -subj "/CN=twitch-irc test CA" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
+    -subj "/CN=localhost" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$d/ext.cnf"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -out "$d/server.pem" -days 2 -extfile "$d/ext.cnf" 2>/dev/null
+}
+
+teardown() {
+  [ -n "${IRC_PID:-}" ] && kill "$IRC_PID" 2>/dev/null
+  [ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null
+  true
+}
+
+# start_fake SCENARIO [fake args...]: starts the fake; sets FAKE_PID, PORT, URL, FLOG.
+start_fake() {
+  local scenario=$1
+  shift
+  FLOG=$BATS_TEST_TMPDIR/fake.log
+  timeout 30 "$PY" "$FAKES/twitch_irc.py" --cert "$BATS_FILE_TMPDIR/server.pem" \
+    --key "$BATS_FILE_TMPDIR/server.key" --log "$FLOG" --scenario "$scenario" "$@" \
+    > "$BATS_TEST_TMPDIR/fake.out" 2>&1 &
+  FAKE_PID=$!
+  PORT=$(listen_port "$BATS_TEST_TMPDIR/fake.out")
+  [ -n "$PORT" ]
+  URL=wss://127.0.0.1:$PORT
+}
+
+# start_irc [args...]: runs twitch-irc against the fake in the background; sets IRC_PID, OUT, ERR.
+start_irc() {
+  OUT=$BATS_TEST_TMPDIR/out.ndjson
+  ERR=$BATS_TEST_TMPDIR/err.log
+  timeout 20 "$BIN/twitch-irc" --url "$URL" --cacert "$BATS_FILE_TMPDIR/ca.pem" "$@" \
+    > "$OUT" 2> "$ERR" &
+  IRC_PID=$!
+}
+
+# stop_irc: SIGTERM, then the exit status must be 0.
+stop_irc() {
+  kill -TERM "$IRC_PID"
+  local status=0
+  wait "$IRC_PID" || status=$?
+  IRC_PID=
+  [ "$status" -eq 0 ]
+}
+
+@test "--help and --version exit 0; every --option of --help is in the man page" {
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --help
+  [ "$status" -eq 0 ]
+  [ -z "$stderr" ]
+  for opt in $(echo "$output" | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+    grep -qF -- "$opt" "$ROOT/man/twitch-irc.1.scd" || { echo "missing $opt"; false; }
+  done
+  run timeout 20 "$BIN/twitch-irc" --version
+  [ "$status" -eq 0 ]
+  [[ "$output" == "twitch-irc "* ]]
+}
+
+@test "usage errors exit 2 with a message and nothing on stdout" {
+  run --separate-stderr timeout 20 "$BIN/twitch-irc"
+  [ "$status" -eq 2 ] && [ -z "$output" ] && [[ "$stderr" == *"twitch-irc: error:"* ]]
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --input - somechannel
+  [ "$status" -eq 2 ] && [ -z "$output" ] && [ -n "$stderr" ]
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --url http://example.invalid/ chan
+  [ "$status" -eq 2 ] && [ -z "$output" ] && [[ "$stderr" == *"--url"* ]]
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --no-such-option chan
+  [ "$status" -eq 2 ] && [ -z "$output" ]
+  # A token without the login it belongs to.
+  TWITCH_TOKEN=abc run --separate-stderr timeout 20 "$BIN/twitch-irc" chan
+  [ "$status" -eq 2 ] && [ -z "$output" ] && [[ "$stderr" == *"--nick"* ]]
+}
+
+@test "--input: every golden file gives its expected events" {
+  for txt in "$DATA"/irc/*.txt; do
+    local name=${txt%.txt} opts
+    opts=$(sed -n '1s/^# options: //p' "$txt")
+    # shellcheck disable=SC2086
+    grep -v '^# options' "$txt" | timeout 20 "$BIN/twitch-irc" -q --input - $opts \
+      > "$BATS_TEST_TMPDIR/got"
+    if grep -q '"id":"\*"' "$name.ndjson"; then
+      jq -c '.id = "*" | .at = "*"' "$BATS_TEST_TMPDIR/got" > "$BATS_TEST_TMPDIR/got2"
+      mv "$BATS_TEST_TMPDIR/got2" "$BATS_TEST_TMPDIR/got"
+    fi
+    diff -u "$name.ndjson" "$BATS_TEST_TMPDIR/got" || { echo "in $txt"; false; }
+  done
+}
+
+@test "--input FILE: all 5000 corpus lines parse; --all gives one record per line" {
+  gzip -dc "$DATA/irc/irc-channel-5000.txt.gz" > "$BATS_TEST_TMPDIR/corpus.txt"
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --input "$BATS_TEST_TMPDIR/corpus.txt" --all
+  [ "$status" -eq 0 ]
+  [ -z "$stderr" ]
+  [ "$(echo "$output" | jq -c 'select(.type == "irc")' | wc -l)" -eq 5000 ]
+  # The 9 USERNOTICEs are all sub/resub/notice events that pass as schema v1.
+  [ "$(echo "$output" | jq -c 'select(.v == 1)' | wc -l)" -ge 9 ]
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --input "$BATS_TEST_TMPDIR/corpus.txt"
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | wc -l)" -ge 9 ]
+  echo "$output" | jq -s -e 'all(.v == 1 and .source == "irc")' >/dev/null
+}
+
+@test "--input: bad lines are counted and skipped, the rest still maps" {
+  printf '@only=tags\n\n:source-only\nPING :x\n' > "$BATS_TEST_TMPDIR/bad.txt"
+  cat "$DATA/irc/raid.txt" >> "$BATS_TEST_TMPDIR/bad.txt"
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --input "$BATS_TEST_TMPDIR/bad.txt"
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | wc -l)" -eq 2 ]
+  [[ "$stderr" == *"line 1: skipped"* ]] && [[ "$stderr" == *"line 3: skipped"* ]]
+  [[ "$stderr" == *"2 of 6 lines skipped"* ]]
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --input "$BATS_TEST_TMPDIR/no-such-file"
+  [ "$status" -eq 1 ] && [ -z "$output" ] && [[ "$stderr" == *"no-such-file"* ]]
+}
+
+@test "--input: a closed stdout ends the command cleanly (exit 0)" {
+  gzip -dc "$DATA/irc/irc-channel-5000.txt.gz" > "$BATS_TEST_TMPDIR/corpus.txt"
+  run bash -c "timeout 20 '$BIN/twitch-irc' --all --input '$BATS_TEST_TMPDIR/corpus.txt' | head -1 >/dev/null; echo \${PIPESTATUS[0]}"
+  [ "$output" = "0" ]
+}
+
+@test "live: login sequence, JOIN, several lines per frame, a split line, PING answered" {
+  start_fake events
+  start_irc maplecrate
+  wait_for_line "$FLOG" '^1! PONG received' 15
+  wait_for_line "$OUT" '"type":"cheer"' 5
+  stop_irc
+  # Client side: the three events, in order, each schema v1.
+  run jq -r '.type' "$OUT"
+  [ "$output" = $'sub\nraid\ncheer' ]
+  jq -e '.message == "Cheer200 Cheer50 good luck on the boss!"' <(sed -n 3p "$OUT")
+  # Server side: CAP first, anonymous NICK, no PASS, then the JOIN.
+  run grep '^1> ' "$FLOG"
+  [[ "${lines[0]}" == "1> CAP REQ :twitch.tv/tags twitch.tv/commands" ]]
+  [[ "${lines[1]}" =~ ^1\>\ NICK\ justinfan[0-9]+$ ]]
+  [[ "${lines[2]}" == "1> JOIN #maplecrate" ]]
+  ! grep -q '^1> PASS' "$FLOG"
+  ! grep -q 'before' "$FLOG"
+}
+
+@test "live: a token is sent as PASS before NICK, never shown, and several channels are joined" {
+  start_fake events --expect-joins 3
+  echo 'oauth:goodtoken' > "$BATS_TEST_TMPDIR/token"
+  start_irc --token-file "$BATS_TEST_TMPDIR/token" --nick AlertBot '#MapleCrate' two three
+  wait_for_line "$FLOG" '^1! PONG received' 15
+  stop_irc
+  run grep '^1> ' "$FLOG"
+  [[ "${lines[1]}" == "1> PASS oauth:***" ]]
+  [[ "${lines[2]}" == "1> NICK alertbot" ]]
+  grep -q '^1> JOIN #maplecrate$' "$FLOG"
+  grep -q '^1> JOIN #two$' "$FLOG"
+  grep -q '^1> JOIN #three$' "$FLOG"
+  ! grep -q goodtoken "$ERR"
+}
+
+@test "live: TLS is verified; without the test CA nothing connects, --insecure does" {
+  start_fake events
+  run --separate-stderr timeout 3 "$BIN/twitch-irc" --url "$URL" maplecrate
+  [ "$status" -eq 124 ]
+  [ -z "$output" ]
+  [[ "$stderr" == *"connection failed"* ]] && [[ "$stderr" == *"reconnecting"* ]]
+  ! grep -q '> CAP' "$FLOG"
+  timeout 20 "$BIN/twitch-irc" --url "$URL" --insecure maplecrate > "$BATS_TEST_TMPDIR/out" 2>/dev/null &
+  IRC_PID=$!
+  wait_for_line "$BATS_TEST_TMPDIR/out" '"type":"cheer"' 15
+  stop_irc
+}
+
+@test "live: RECONNECT: a new connection, the channel joined again, a gap, events go on" {
+  start_fake reconnect
+  start_irc maplecrate
+  wait_for_line "$OUT" '"type":"raid"' 15
+  stop_irc
+  grep -q '^1! sent RECONNECT' "$FLOG"
+  grep -q '^2> JOIN #maplecrate' "$FLOG"
+  run jq -r '.type' "$OUT"
+  [ "$output" = $'gap\nraid' ]
+  jq -s -e '.[0] | .type == "gap" and .channel.login == "maplecrate" and .from <= .to' "$OUT"
+  grep -q 'asked to reconnect' "$ERR"
+}
+
+@test "live: an abrupt drop: backoff, reconnect, re-JOIN and a gap event" {
+  start_fake drop
+  start_irc maplecrate
+  wait_for_line "$OUT" '"type":"raid"' 15
+  stop_irc
+  grep -q '^1! dropping' "$FLOG"
+  grep -q '^2> JOIN #maplecrate' "$FLOG"
+  grep -qE 'reconnecting in [0-9]+ ms' "$ERR"
+  run jq -r '.type' "$OUT"
+  [ "$output" = $'gap\nraid' ]
+  jq -s -e '.[0] | .type == "gap" and .v == 1 and (.from | test("Z$")) and .from <= .to' "$OUT"
+}
+
+@test "live: no PONG to our PING means a dead link: reconnect" {
+  start_fake silent
+  start_irc --ping-interval 1 --pong-timeout 1 maplecrate
+  wait_for_line "$OUT" '"type":"raid"' 15
+  stop_irc
+  grep -q '^1> PING' "$FLOG"
+  grep -q '^1! PING ignored' "$FLOG"
+  grep -q '^2> JOIN #maplecrate' "$FLOG"
+  grep -q 'no PONG within 1 s' "$ERR"
+  run jq -r '.type' "$OUT"
+  [ "$output" = $'gap\nraid' ]
+}
+
+@test "live: the same link with PONGs stays up" {
+  start_fake events
+  start_irc --ping-interval 1 --pong-timeout 1 maplecrate
+  sleep 3.5
+  stop_irc
+  [ "$(grep -c '^1> PING' "$FLOG")" -ge 2 ]
+  ! grep -q '^2!' "$FLOG"
+  ! grep -q 'no PONG' "$ERR"
+}
+
+@test "live: a rejected token ends with exit 3 and no reconnect loop" {
+  start_fake events
+  echo 'oauth:badtoken' > "$BATS_TEST_TMPDIR/token"
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --url "$URL" \
+    --cacert "$BATS_FILE_TMPDIR/ca.pem" --token-file "$BATS_TEST_TMPDIR/token" --nick bot chan
+  [ "$status" -eq 3 ]
+  [ -z "$output" ]
+  [[ "$stderr" == *"Login authentication failed"* ]]
+  sleep 1.5
+  ! grep -q '^2!' "$FLOG"
+  grep -q '^1! bad token' "$FLOG"
+}
+
+@test "live: a refused channel is reported and the others go on; all refused is exit 1" {
+  start_fake events --expect-joins 1 --refuse gone
+  start_irc gone maplecrate
+  wait_for_line "$OUT" '"type":"cheer"' 15
+  stop_irc
+  grep -q '#gone: refused: This channel has been suspended' "$ERR"
+  grep -q 'joined #maplecrate' "$ERR"
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --url "$URL" \
+    --cacert "$BATS_FILE_TMPDIR/ca.pem" gone
+  [ "$status" -eq 1 ]
+  [ -z "$output" ]
+  [[ "$stderr" == *"every channel was refused"* ]]
+}
+
+@test "live: a closed stdout ends the command cleanly (exit 0)" {
+  start_fake flood
+  run bash -c "timeout 20 '$BIN/twitch-irc' --url '$URL' --cacert '$BATS_FILE_TMPDIR/ca.pem' maplecrate 2>/dev/null | head -1 >/dev/null; echo \${PIPESTATUS[0]}"
+  [ "$output" = "0" ]
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""A fake Twitch IRC server (TMI over TLS WebSocket) for twitch-irc's end-to-end tests.
+
+It binds 127.0.0.1 on a free port, prints "listening on 127.0.0.1:PORT", checks the client's
+login sequence (CAP REQ first, PASS before NICK), answers JOINs like Twitch (echo + ROOMSTATE, or a
+refusal NOTICE for channels named in --refuse), and then plays a scenario once every expected
+channel is joined. Every line received is logged to --log as "<connection>> <line>", and what the
+fake itself observed as "<connection>! <note>", so the tests can check both sides.
+
+Scenarios (per connection number n, starting at 1):
+  events     several lines in one frame, a line split across two frames, a PING that must be
+             answered with PONG; then idles
+  reconnect  n=1: RECONNECT; n=2: one event
+  drop       n=1: the TCP connection is cut without a close frame; n=2: one event
+  silent     n=1: never answers the client's PING; n=2: one event
+  flood      a raid every 0.1 s, 200 at most (for a reader that goes away)
+"""
+import argparse
+import asyncio
+import ssl
+import sys
+
+import websockets
+
+SUB = ("@badge-info=subscriber/1;badges=subscriber/0;color=;display-name=PebbleWhisk;emotes=;"
+       "id=0c9d8e7f-1234-4abc-9def-00aa11bb22cc;login=pebblewhisk;mod=0;msg-id=sub;"
+       "msg-param-cumulative-months=1;msg-param-should-share-streak=0;msg-param-sub-plan=Prime;"
+       "msg-param-was-gifted=false;room-id=777000222;subscriber=1;"
+       "system-msg=PebbleWhisk\\ssubscribed\\swith\\sPrime.;tmi-sent-ts=1767225720789;"
+       "user-id=40040042;user-type= :tmi.twitch.tv USERNOTICE #{chan}")
+RAID = ("@badge-info=;badges=partner/1;color=;display-name=HarborLights;emotes=;"
+        "id=fe12dc34-ba56-4987-8654-3210fedcba9{n};login=harborlights;mod=0;msg-id=raid;"
+        "msg-param-viewerCount=342;room-id=777000222;subscriber=0;"
+        "system-msg=342\\sraiders\\sfrom\\sHarborLights\\shave\\sjoined!;tmi-sent-ts=1767225900678;"
+        "user-id=40040046;user-type= :tmi.twitch.tv USERNOTICE #{chan}")
+CHEER = ("@badge-info=;badges=bits/1000;bits=250;color=#FF7F50;display-name=Quillfeather;emotes=;"
+         "id=3f1c2b8e-5a77-4c0e-9d10-1b2c3d4e5f60;mod=0;room-id=777000222;subscriber=1;"
+         "tmi-sent-ts=1767225600123;user-id=40040040;user-type= "
+         ":quillfeather!quillfeather@quillfeather.tmi.twitch.tv PRIVMSG #{chan} "
+         ":Cheer200 Cheer50 good luck on the boss!")
+
+args = None
+connections = 0
+
+
+def log(n, sep, text):
+    with open(args.log, "a") as f:
+        f.write(f"{n}{sep} {text}\n")
+
+
+async def scenario(ws, n, nick, chan):
+    if args.scenario == "events":
+        # Two events in one frame, then a line cut in the middle across two frames.
+        await ws.send(SUB.format(chan=chan) + "\r\n" + RAID.format(chan=chan, n=1) + "\r\n")
+        cheer = CHEER.format(chan=chan) + "\r\n"
+        await ws.send(cheer[:100])
+        await asyncio.sleep(0.2)
+        await ws.send(cheer[100:])
+        await ws.send("PING :tmi.twitch.tv\r\n")
+        log(n, "!", "sent PING")
+    elif args.scenario == "flood":
+        for i in range(200):
+            await ws.send(RAID.format(chan=chan, n=i % 10) + "\r\n")
+            await asyncio.sleep(0.1)
+    elif args.scenario == "reconnect" and n == 1:
+        await ws.send(":tmi.twitch.tv RECONNECT\r\n")
+        log(n, "!", "sent RECONNECT")
+    elif args.scenario == "drop" and n == 1:
+        log(n, "!", "dropping the connection")
+        ws.transport.abort()
+    elif n >= 2:
+        await ws.send(RAID.format(chan=chan, n=n) + "\r\n")
+        log(n, "!", "sent raid")
+
+
+async def handler(ws, path=None):
+    global connections
+    connections += 1
+    n = connections
+    log(n, "!", "connected")
+    got_cap = got_pass = False
+    nick = None
+    joined = 0
+    try:
+        async for frame in ws:
+            for line in frame.replace("\r\n", "\n").split("\n"):
+                if not line:
+                    continue
+                shown = "PASS oauth:***" if line.startswith("PASS ") and "bad" not in line else line
+                log(n, ">", shown)
+                cmd, _, rest = line.partition(" ")
+                if cmd == "CAP":
+                    got_cap = True
+                    await ws.send(":tmi.twitch.tv CAP * ACK :twitch.tv/tags twitch.tv/commands\r\n")
+                elif cmd == "PASS":
+                    got_pass = True
+                    if nick is not None:
+                        log(n, "!", "PASS after NICK")
+                        await ws.send(":tmi.twitch.tv NOTICE * :Improperly formatted auth\r\n")
+                        return
+                    token = rest
+                elif cmd == "NICK":
+                    nick = rest
+                    if not got_cap:
+                        log(n, "!", "NICK before CAP REQ")
+                    if got_pass and token != "oauth:" + args.good_token:
+                        log(n, "!", "bad token")
+                        await ws.send(":tmi.twitch.tv NOTICE * :Login authentication failed\r\n")
+                        await asyncio.sleep(0.5)
+                        return
+                    if not got_pass and not nick.startswith("justinfan"):
+                        log(n, "!", "no PASS for a named NICK")
+                    welcome = "".join(f":tmi.twitch.tv {code} {nick} :{text}\r\n" for code, text in [
+                        ("001", "Welcome, GLHF!"), ("002", "Your host is tmi.twitch.tv"),
+                        ("003", "This server is rather new"), ("004", "-"), ("375", "-"),
+                        ("372", "You are in a maze of twisty passages, all alike."), ("376", ">")])
+                    await ws.send(welcome)  # several lines in one frame, as Twitch does
+                elif cmd == "JOIN":
+                    chan = rest.lstrip("#")
+                    if chan in args.refuse:
+                        await ws.send(f"@msg-id=msg_channel_suspended :tmi.twitch.tv NOTICE #{chan} "
+                                      ":This channel has been suspended.\r\n")
+                        continue
+                    await ws.send(f":{nick}!{nick}@{nick}.tmi.twitch.tv JOIN #{chan}\r\n"
+                                  f"@emote-only=0;room-id=777000222;slow=0 :tmi.twitch.tv ROOMSTATE #{chan}\r\n")
+                    joined += 1
+                    if joined == args.expect_joins:
+                        log(n, "!", "all joined")
+                        await scenario(ws, n, nick, chan)
+                elif cmd == "PING":
+                    if args.scenario == "silent" and n == 1:
+                        log(n, "!", "PING ignored")
+                        continue
+                    await ws.send(f":tmi.twitch.tv PONG tmi.twitch.tv :{rest.lstrip(':')}\r\n")
+                elif cmd == "PONG":
+                    log(n, "!", "PONG received")
+    except websockets.ConnectionClosed:
+        pass
+    finally:
+        log(n, "!", "closed")
+
+
+async def main():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    async with websockets.serve(handler, "127.0.0.1", 0, ssl=ctx) as server:
+        port = server.sockets[0].getsockname()[1]
+        print(f"listening on 127.0.0.1:{port}", flush=True)
+        await asyncio.Future()
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--log", required=True)
+    p.add_argument("--scenario", default="events")
+    p.add_argument("--expect-joins", type=int, default=1)
+    p.add_argument("--refuse", action="append", default=[])
+    p.add_argument("--good-token", default="goodtoken")
+    args = p.parse_args()
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        sys.exit(0)
