@@ -2,6 +2,7 @@
 // exit statuses of exit_status.h.
 #include "core/cli.h"
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 
@@ -15,6 +16,9 @@ const LogOptions* g_log_options = nullptr;
 
 void SetupApp(CLI::App& app, const char* program) {
   LogInit(program);
+  // A closed downstream must show up as EPIPE from write(2), to end the command cleanly with 0,
+  // not kill it by a signal (which a shell reports as failure 141).
+  signal(SIGPIPE, SIG_IGN);
   app.name(program);
   app.set_version_flag("--version", std::string(program) + " (twitch-servitor) " SERVITOR_VERSION);
   app.option_defaults()->always_capture_default();

@@ -26,8 +26,8 @@ struct TlsClientOptions {
 /// Adds the client TLS options to |app| under an "TLS" group.
 void AddTlsClientOptions(CLI::App& app, TlsClientOptions* opts, bool client_cert = false);
 
-/// Creates the app for |program| with its one-line |description|, --version, and the house
-/// formatting. Also calls LogInit(program).
+/// Sets up |app| for |program|: --version, the house formatting, LogInit(program), and SIGPIPE
+/// ignored so that a closed downstream is an EPIPE that ends the command cleanly.
 void SetupApp(CLI::App& app, const char* program);
 
 /// Parses argv. Returns -1 when the command should run; otherwise the exit status to return
