@@ -34,9 +34,9 @@ int Run(Options& o) {
     LogError("--history %zu: more than --max-queue %zu", o.serve.history, o.serve.max_queue);
     return kExitUsage;
   }
-  if (o.serve.max_line > o.serve.max_queue_bytes) {
-    LogError("--max-line %zu: more than --max-queue-bytes %zu", o.serve.max_line,
-             o.serve.max_queue_bytes);
+  if (o.serve.max_queue < 2 || o.serve.max_line > o.serve.max_queue_bytes / 2) {
+    LogError("--max-line %zu: more than half of --max-queue-bytes %zu (or --max-queue < 2)",
+             o.serve.max_line, o.serve.max_queue_bytes);
     return kExitUsage;
   }
   if (o.serve.tls_cert.empty() != o.serve.tls_key.empty()) {

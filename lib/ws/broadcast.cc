@@ -50,7 +50,7 @@ uint64_t Broadcast::BacklogBytes(const Cursor& c) const {
 }
 
 bool Broadcast::HasRoom(const Cursor& c, size_t len) const {
-  return Backlog(c) + 1 <= max_messages_ && BacklogBytes(c) + len <= max_bytes_;
+  return Backlog(c) + 1 <= max_messages_ / 2 && BacklogBytes(c) + len <= max_bytes_ / 2;
 }
 
 bool Broadcast::OverLimit(const Cursor& c) const {

@@ -40,7 +40,9 @@ class Broadcast {
   size_t Backlog(const Cursor& c) const;
   uint64_t BacklogBytes(const Cursor& c) const;
 
-  /// True when |c| could take one more message of |len| bytes within the limits.
+  /// True when |c| could take one more message of |len| bytes and stay within half the limits:
+  /// the mark below which input is taken. The other half is slack, so that clients a turn of
+  /// the loop behind the fastest one are not taken for slow ones.
   bool HasRoom(const Cursor& c, size_t len) const;
 
   /// True when |c| holds more than the limits allow.

@@ -383,7 +383,7 @@ int Cat::OnWriteable(struct lws* wsi) {
       return -1;
     }
     outbox_.pop_front();
-    if (stdin_paused_ && outbox_.size() < kMaxQueuedLines / 2) TakeLines();
+    if (outbox_.size() < kMaxQueuedLines / 2) TakeLines();
   }
   if (!outbox_.empty()) {
     lws_callback_on_writable(wsi);
@@ -399,6 +399,13 @@ int Cat::OnWriteable(struct lws* wsi) {
 int Cat::OnStdin(struct lws* wsi, enum lws_callback_reasons reason) {
   if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
     stdin_wsi_ = nullptr;
+    if (!stdin_eof_) {
+      reader_.Feed(ReadRestOfStdin());
+      stdin_eof_ = true;
+      reader_.Finish();
+      TakeLines();
+      if (wsi_ && connected_) lws_callback_on_writable(wsi_);
+    }
     return 0;
   }
   if (stdin_eof_) return 0;

@@ -47,3 +47,18 @@ long ReadStdinChunk(struct lws* wsi, char* buf, size_t size, std::string* err) {
   *err = strerror(errno);
   return -2;
 }
+
+std::string ReadRestOfStdin() {
+  std::string rest;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = read(0, buf, sizeof buf);
+    if (n > 0) {
+      rest.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return rest;
+    }
+  }
+}

@@ -35,6 +35,12 @@ class StdinFlagsRestorer {
 /// duplicate, never fd 0). Returns null with |err| on failure.
 struct lws* AdoptStdin(struct lws_vhost* vhost, const char* protocol, std::string* err);
 
+/// Reads what is left in stdin once lws has closed our duplicate of it on a hang-up (lws 4.1
+/// closes a raw file on POLLHUP even when data is still buffered in the pipe). The writer is
+/// gone by then, so this is at most a pipe buffer. Stops at end of input or when nothing more
+/// is there.
+std::string ReadRestOfStdin();
+
 /// A timer lws can hold that leads back to |owner|: the sul comes first, so the sul pointer an
 /// lws timer callback receives is a pointer to the LoopTimer.
 template <typename T>

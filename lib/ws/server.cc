@@ -462,6 +462,7 @@ int Server::OnStdinReadable(struct lws* wsi) {
     return -1;
   }
   if (n == 0) {
+    LogDebug("stdin: end of input");
     reader_.Finish();
     input_done_ = true;
     PumpLines();
@@ -475,6 +476,8 @@ int Server::OnStdinReadable(struct lws* wsi) {
 void Server::OnStdinClosed() {
   stdin_wsi_ = nullptr;
   if (!input_done_) {
+    LogDebug("stdin: hang-up: reading what is left");
+    reader_.Feed(ReadRestOfStdin());
     input_done_ = true;
     reader_.Finish();
     PumpLines();

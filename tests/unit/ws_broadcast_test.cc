@@ -61,15 +61,15 @@ TEST(WsBroadcast, LimitsInMessagesAndBytes) {
   Broadcast b(0, 3, 10, 16);
   Broadcast::Cursor c;
   b.Attach(&c);
-  EXPECT_TRUE(b.HasRoom(c, 4));
+  EXPECT_TRUE(b.HasRoom(c, 5));   // room means within half the limits
+  EXPECT_FALSE(b.HasRoom(c, 6));
   b.Push("1234");
+  EXPECT_FALSE(b.HasRoom(c, 0));  // 2 messages > 3 / 2
   b.Push("5678");
   EXPECT_EQ(b.BacklogBytes(c), 8u);
-  EXPECT_FALSE(b.HasRoom(c, 3));  // 11 bytes
-  EXPECT_TRUE(b.HasRoom(c, 2));
   EXPECT_FALSE(b.OverLimit(c));
   b.Push("90");
-  EXPECT_FALSE(b.HasRoom(c, 0));  // 3 messages
+  EXPECT_FALSE(b.OverLimit(c));   // 3 messages, 10 bytes: at the limits
   b.Push("x");
   EXPECT_TRUE(b.OverLimit(c));
   EXPECT_EQ(b.DropToFit(&c), 1u);
