@@ -1,0 +1,305 @@
+// AmqpConnection: opening (TCP or TLS, login, channel 1), failure classification, the
+// non-blocking frame step of the poll loop, and reconnect backoff.
+#include "amqp/connection.h"
+
+#include <amqp_ssl_socket.h>
+#include <amqp_tcp_socket.h>
+#include <openssl/ssl.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "core/exit_status.h"
+#include "core/log.h"
+
+void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts) {
+  app.add_option("--url", opts->url,
+                 "broker URL amqp[s]://user:password@host:port/vhost (or AMQP_URL)")
+      ->envname("AMQP_URL")
+      ->capture_default_str();
+  app.add_option("--heartbeat", opts->heartbeat, "heartbeat interval in seconds, 0 disables")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
+  app.add_option("--retry-for", opts->retry_for,
+                 "give up after SECONDS of failed connecting (0: keep trying)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--connect-timeout", opts->connect_timeout,
+                 "seconds allowed for connecting and logging in")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  AddTlsClientOptions(app, &opts->tls, /*client_cert=*/true);
+}
+
+namespace {
+
+std::string BytesToString(amqp_bytes_t b) {
+  return std::string(static_cast<const char*>(b.bytes), b.len);
+}
+
+AmqpFailure ClassifyCloseCode(int code, bool connection_level) {
+  if (code == AMQP_ACCESS_REFUSED && connection_level) return AmqpFailure::kCredentials;
+  if (code == AMQP_CONNECTION_FORCED || code == AMQP_INTERNAL_ERROR ||
+      code == AMQP_RESOURCE_ERROR) {
+    return AmqpFailure::kTransient;
+  }
+  return AmqpFailure::kFatal;
+}
+
+struct timeval SecondsToTimeval(double s) {
+  struct timeval tv;
+  tv.tv_sec = static_cast<time_t>(s);
+  tv.tv_usec = static_cast<suseconds_t>((s - static_cast<double>(tv.tv_sec)) * 1e6);
+  return tv;
+}
+
+}  // namespace
+
+AmqpFailure DescribeStatus(int status, std::string* what) {
+  if (status == AMQP_STATUS_OK) return AmqpFailure::kNone;
+  *what = amqp_error_string2(status);
+  return AmqpFailure::kTransient;
+}
+
+AmqpFailure DescribeReply(const amqp_rpc_reply_t& reply, std::string* what) {
+  switch (reply.reply_type) {
+    case AMQP_RESPONSE_NORMAL:
+      return AmqpFailure::kNone;
+    case AMQP_RESPONSE_NONE:
+      *what = "no reply from the broker";
+      return AmqpFailure::kTransient;
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+      return DescribeStatus(reply.library_error, what);
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+      if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        auto* m = static_cast<amqp_connection_close_t*>(reply.reply.decoded);
+        *what = "broker closed the connection: " + std::to_string(m->reply_code) + " " +
+                BytesToString(m->reply_text);
+        return ClassifyCloseCode(m->reply_code, true);
+      }
+      if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        auto* m = static_cast<amqp_channel_close_t*>(reply.reply.decoded);
+        *what = "broker closed the channel: " + std::to_string(m->reply_code) + " " +
+                BytesToString(m->reply_text);
+        return ClassifyCloseCode(m->reply_code, false);
+      }
+      *what = "unexpected method from the broker";
+      return AmqpFailure::kFatal;
+  }
+  *what = "unknown reply";
+  return AmqpFailure::kTransient;
+}
+
+AmqpConnection::~AmqpConnection() { Drop(); }
+
+void AmqpConnection::Drop() {
+  if (conn_ != nullptr) amqp_destroy_connection(conn_);
+  conn_ = nullptr;
+}
+
+AmqpFailure AmqpConnection::Check(const char* what, std::string* err) {
+  std::string why;
+  AmqpFailure f = DescribeReply(amqp_get_rpc_reply(conn_), &why);
+  if (f != AmqpFailure::kNone) *err = std::string(what) + ": " + why;
+  return f;
+}
+
+AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& opts,
+                                 std::string* err) {
+  Drop();
+  conn_ = amqp_new_connection();
+  if (conn_ == nullptr) {
+    *err = "out of memory";
+    return AmqpFailure::kFatal;
+  }
+  amqp_socket_t* socket = nullptr;
+  if (url.tls) {
+    socket = amqp_ssl_socket_new(conn_);
+    if (socket == nullptr) {
+      *err = "cannot create a TLS socket";
+      Drop();
+      return AmqpFailure::kFatal;
+    }
+    if (!opts.tls.cacert.empty()) {
+      if (amqp_ssl_socket_set_cacert(socket, opts.tls.cacert.c_str()) != AMQP_STATUS_OK) {
+        *err = "--cacert " + opts.tls.cacert + ": cannot load the CA certificates";
+        Drop();
+        return AmqpFailure::kFatal;
+      }
+    } else {
+      auto* ctx = static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket));
+      if (ctx == nullptr || SSL_CTX_set_default_verify_paths(ctx) != 1) {
+        *err = "cannot load the system's CA certificates";
+        Drop();
+        return AmqpFailure::kFatal;
+      }
+    }
+    if (!opts.tls.cert.empty() || !opts.tls.key.empty()) {
+      if (amqp_ssl_socket_set_key(socket, opts.tls.cert.c_str(), opts.tls.key.c_str()) !=
+          AMQP_STATUS_OK) {
+        *err = "--cert/--key: cannot load the client certificate or key";
+        Drop();
+        return AmqpFailure::kFatal;
+      }
+    }
+    amqp_ssl_socket_set_verify_peer(socket, opts.tls.insecure ? 0 : 1);
+    amqp_ssl_socket_set_verify_hostname(socket, opts.tls.insecure ? 0 : 1);
+  } else {
+    socket = amqp_tcp_socket_new(conn_);
+    if (socket == nullptr) {
+      *err = "cannot create a socket";
+      Drop();
+      return AmqpFailure::kFatal;
+    }
+  }
+  struct timeval tv = SecondsToTimeval(opts.connect_timeout);
+  amqp_set_handshake_timeout(conn_, &tv);
+  amqp_set_rpc_timeout(conn_, &tv);
+  int rc = amqp_socket_open_noblock(socket, url.host.c_str(), url.port, &tv);
+  if (rc != AMQP_STATUS_OK) {
+    *err = std::string("cannot connect: ") + amqp_error_string2(rc);
+    Drop();
+    return AmqpFailure::kTransient;
+  }
+  amqp_rpc_reply_t reply =
+      amqp_login(conn_, url.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, opts.heartbeat,
+                 AMQP_SASL_METHOD_PLAIN, url.user.c_str(), url.password.c_str());
+  std::string why;
+  AmqpFailure f = DescribeReply(reply, &why);
+  if (f != AmqpFailure::kNone) {
+    *err = "login as " + url.user + ": " + why;
+    Drop();
+    return f;
+  }
+  heartbeat_ = amqp_get_heartbeat(conn_);
+  amqp_channel_open(conn_, kAmqpChannel);
+  f = Check("opening a channel", err);
+  if (f != AmqpFailure::kNone) {
+    Drop();
+    return f;
+  }
+  return AmqpFailure::kNone;
+}
+
+void AmqpConnection::Close() {
+  if (conn_ == nullptr) return;
+  struct timeval tv = {2, 0};
+  amqp_set_rpc_timeout(conn_, &tv);
+  amqp_rpc_reply_t r = amqp_channel_close(conn_, kAmqpChannel, AMQP_REPLY_SUCCESS);
+  if (r.reply_type == AMQP_RESPONSE_NORMAL) amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
+  Drop();
+}
+
+bool AmqpConnection::HasBufferedInput() const {
+  return amqp_frames_enqueued(conn_) || amqp_data_in_buffer(conn_);
+}
+
+AmqpConnection::Next AmqpConnection::NextMethod(amqp_frame_t* frame, std::string* why) {
+  for (;;) {
+    amqp_maybe_release_buffers(conn_);
+    struct timeval tv = {0, 0};
+    int rc = amqp_simple_wait_frame_noblock(conn_, frame, &tv);
+    if (rc == AMQP_STATUS_TIMEOUT) return Next::kNone;
+    if (rc != AMQP_STATUS_OK) {
+      DescribeStatus(rc, why);
+      return Next::kLost;
+    }
+    if (frame->frame_type == AMQP_FRAME_METHOD) return Next::kMethod;
+  }
+}
+
+AmqpFailure AmqpConnection::HandleClose(const amqp_frame_t& frame, std::string* err) {
+  if (frame.frame_type != AMQP_FRAME_METHOD) return AmqpFailure::kNone;
+  amqp_rpc_reply_t reply;
+  reply.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION;
+  reply.reply = frame.payload.method;
+  reply.library_error = 0;
+  if (frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
+    AmqpFailure f = DescribeReply(reply, err);
+    amqp_connection_close_ok_t ok;
+    amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+    return f;
+  }
+  if (frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD) {
+    AmqpFailure f = DescribeReply(reply, err);
+    amqp_channel_close_ok_t ok;
+    amqp_send_method(conn_, frame.channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+    return f;
+  }
+  return AmqpFailure::kNone;
+}
+
+int AmqpConnection::HeartbeatWakeMs() const {
+  if (heartbeat_ <= 0) return 5000;
+  return std::min(5000, heartbeat_ * 1000 / 4);
+}
+
+int64_t MonotonicMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+Backoff::Backoff(double retry_for_seconds)
+    : retry_for_ms_(retry_for_seconds * 1000),
+      rng_(static_cast<unsigned>(MonotonicMs()) ^ static_cast<unsigned>(getpid())) {}
+
+bool Backoff::Failed(int* delay_ms) {
+  int64_t now = MonotonicMs();
+  if (first_failure_ms_ < 0) first_failure_ms_ = now;
+  ++attempts_;
+  double elapsed = static_cast<double>(now - first_failure_ms_);
+  if (retry_for_ms_ > 0 && elapsed >= retry_for_ms_) return false;
+  int shift = std::min(attempts_ - 1, 6);
+  double base = std::min(5000.0, 100.0 * (1 << shift));
+  std::uniform_real_distribution<double> jitter(0.75, 1.25);
+  double delay = base * jitter(rng_);
+  if (retry_for_ms_ > 0) delay = std::min(delay, retry_for_ms_ - elapsed);
+  *delay_ms = std::max(1, static_cast<int>(delay));
+  return true;
+}
+
+void Backoff::Succeeded() {
+  first_failure_ms_ = -1;
+  attempts_ = 0;
+}
+
+Reconnector::Result Reconnector::AfterAttempt(AmqpFailure f, const std::string& err,
+                                              const std::string& unsent, int* exit_status) {
+  std::string url = RedactedUrl(url_);
+  if (f == AmqpFailure::kNone) {
+    LogInfo("connected to %s", url.c_str());
+    backoff_.Succeeded();
+    return Result::kConnected;
+  }
+  if (f != AmqpFailure::kTransient) {
+    LogError("%s: %s", url.c_str(), err.c_str());
+    *exit_status = f == AmqpFailure::kCredentials ? kExitCredentials : kExitFailure;
+    return Result::kExit;
+  }
+  int delay = 0;
+  if (!backoff_.Failed(&delay)) {
+    LogError("%s: %s; giving up after %g s%s", url.c_str(), err.c_str(), retry_for_,
+             unsent.empty() ? "" : (" (" + unsent + ")").c_str());
+    *exit_status = kExitFailure;
+    return Result::kExit;
+  }
+  LogWarning("%s: %s; retrying in %d ms (attempt %d)", url.c_str(), err.c_str(), delay,
+             backoff_.attempts());
+  attempt_at_ = MonotonicMs() + delay;
+  return Result::kWaiting;
+}
+
+void Reconnector::Lost(const std::string& why, const std::string& note) {
+  LogWarning("connection to %s lost: %s%s", RedactedUrl(url_).c_str(), why.c_str(),
+             note.empty() ? "" : (" (" + note + ")").c_str());
+  int delay = 0;
+  if (!backoff_.Failed(&delay)) delay = 0;  // the next attempt notices the spent budget
+  attempt_at_ = MonotonicMs() + delay;
+}
+
+int Reconnector::WaitMs() const {
+  return static_cast<int>(std::max<int64_t>(0, attempt_at_ - MonotonicMs()));
+}

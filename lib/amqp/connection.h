@@ -1,0 +1,151 @@
+// One AMQP connection with one channel, as amqp-pub and amqp-sub use it: the shared option group
+// (--url, AMQP_URL, TLS, --heartbeat, --retry-for), opening with a classified failure (retry,
+// credentials, fatal), the frame-level helpers of the poll loop, and reconnect backoff.
+#pragma once
+
+#include <amqp.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "amqp/url.h"
+#include "core/cli.h"
+
+/// The connection options both commands share.
+struct AmqpConnectOptions {
+  std::string url = "amqp://guest:guest@127.0.0.1:5672";
+  TlsClientOptions tls;
+  int heartbeat = 30;         ///< seconds; 0 disables heartbeats
+  double retry_for = 0;       ///< seconds of failed (re)connecting before giving up; 0: forever
+  double connect_timeout = 10;  ///< seconds for TCP+TLS+login
+};
+
+/// Adds --url (env AMQP_URL), --cacert/--insecure/--cert/--key, --heartbeat, --retry-for and
+/// --connect-timeout to |app|.
+void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts);
+
+/// The channel every command uses.
+constexpr amqp_channel_t kAmqpChannel = 1;
+
+/// What a failure means for the caller.
+enum class AmqpFailure {
+  kNone,
+  kTransient,    ///< connection lost, broker down or restarting: reconnect with backoff
+  kCredentials,  ///< login refused (ACCESS_REFUSED): exit 3
+  kFatal,        ///< the broker refused what we asked (404, 406, ...): exit 1, retrying is futile
+};
+
+/// Describes an RPC reply ("server closed the channel: 404 NOT_FOUND - no exchange 'x'") and
+/// classifies it.
+AmqpFailure DescribeReply(const amqp_rpc_reply_t& reply, std::string* what);
+
+/// An owned amqp_connection_state_t with channel 1 open. Not copyable.
+class AmqpConnection {
+ public:
+  AmqpConnection() = default;
+  ~AmqpConnection();
+  AmqpConnection(const AmqpConnection&) = delete;
+  AmqpConnection& operator=(const AmqpConnection&) = delete;
+
+  /// Connects to |url| (TCP or TLS per the URL and |opts|), logs in and opens channel 1.
+  /// On failure returns its kind with |err|; the connection is then closed.
+  AmqpFailure Open(const AmqpUrl& url, const AmqpConnectOptions& opts, std::string* err);
+
+  /// Checks the reply of a synchronous call on this connection (amqp_get_rpc_reply()).
+  AmqpFailure Check(const char* what, std::string* err);
+
+  /// Closes the channel and the connection politely (short timeout), then frees everything.
+  void Close();
+
+  /// Frees the connection without a protocol goodbye (after an error).
+  void Drop();
+
+  bool is_open() const { return conn_ != nullptr; }
+  amqp_connection_state_t get() const { return conn_; }
+  int fd() const { return amqp_get_sockfd(conn_); }
+
+  /// True if a frame can be taken without reading the socket (poll(2) would not see it).
+  bool HasBufferedInput() const;
+
+  enum class Next { kMethod, kNone, kLost };
+
+  /// Takes the next method frame if one is available now (kMethod), skipping others (content
+  /// is read with amqp_read_message()); kNone if none is; kLost with |why| when the connection
+  /// failed. Sends a heartbeat when one is due. The previous frame's memory is released.
+  Next NextMethod(amqp_frame_t* frame, std::string* why);
+
+  /// Handles a connection.close or channel.close method frame from the broker: answers with
+  /// close-ok, describes it in |err| and classifies it. Other frames give kNone.
+  AmqpFailure HandleClose(const amqp_frame_t& frame, std::string* err);
+
+  /// Milliseconds until the next heartbeat should be sent or checked (for poll timeouts).
+  int HeartbeatWakeMs() const;
+
+ private:
+  amqp_connection_state_t conn_ = nullptr;
+  int heartbeat_ = 0;
+};
+
+/// Monotonic milliseconds.
+int64_t MonotonicMs();
+
+/// A status from amqp_basic_publish(), amqp_send_method(), ... as text, classified.
+AmqpFailure DescribeStatus(int status, std::string* what);
+
+/// Exponential backoff with jitter for reconnects (100 ms doubling to 5 s, +-25%), and the
+/// --retry-for deadline counted from the first failure since the last success.
+class Backoff {
+ public:
+  explicit Backoff(double retry_for_seconds);
+  /// Records a failure. Returns false when the retry budget is spent; otherwise |delay_ms|
+  /// is how long to wait before the next attempt.
+  bool Failed(int* delay_ms);
+  /// Records a success: the next failure starts from the shortest delay with a fresh budget.
+  void Succeeded();
+  int attempts() const { return attempts_; }
+
+ private:
+  double retry_for_ms_;
+  int64_t first_failure_ms_ = -1;
+  int attempts_ = 0;
+  std::minstd_rand rng_;
+};
+
+/// The disconnected state both commands share: when to try again, logging each attempt, and
+/// when to give up (--retry-for) or stop at once (credentials refused, fatal refusal).
+class Reconnector {
+ public:
+  Reconnector(const AmqpUrl& url, double retry_for) : url_(url), retry_for_(retry_for),
+                                                      backoff_(retry_for) {}
+
+  enum class Result { kWaiting, kConnected, kExit };
+
+  /// Calls |connect| if the backoff delay is over. kConnected on success; kWaiting while the
+  /// next attempt is pending; kExit with |exit_status| (1 or 3) when it is time to stop.
+  /// |unsent| is appended to the give-up message ("12 lines unconfirmed").
+  template <typename Connect>
+  Result Attempt(Connect&& connect, const std::string& unsent, int* exit_status) {
+    if (MonotonicMs() < attempt_at_) return Result::kWaiting;
+    std::string err;
+    AmqpFailure f = connect(&err);
+    return AfterAttempt(f, err, unsent, exit_status);
+  }
+
+  /// Records a lost connection (logged with |why| and |note|); the next attempt waits a backoff.
+  void Lost(const std::string& why, const std::string& note);
+
+  /// Milliseconds until the next attempt is due (0 if due now).
+  int WaitMs() const;
+
+ private:
+  Result AfterAttempt(AmqpFailure f, const std::string& err, const std::string& unsent,
+                      int* exit_status);
+
+  const AmqpUrl& url_;
+  double retry_for_;
+  Backoff backoff_;
+  int64_t attempt_at_ = 0;
+};
+

@@ -1,0 +1,385 @@
+// The consume loop. Ack discipline: a delivery's line is written (write(2), so it has left the
+// process) before its tag is acknowledged; acks are batched with multiple=true once the frames at
+// hand are handled or half the prefetch window is written. A rejected body is settled at once
+// with basic.reject requeue=false, so a dead-letter exchange receives it.
+#include "amqp/subscriber.h"
+
+#include <amqp.h>
+#include <errno.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "amqp/envelope.h"
+#include "amqp/stop_pipe.h"
+#include "amqp/url.h"
+#include "core/exit_status.h"
+#include "core/log.h"
+#include "core/output.h"
+#include "core/signals.h"
+
+bool ParseQueueArg(const std::string& arg, QueueArg* out, std::string* err) {
+  size_t eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    *err = "expected K=V";
+    return false;
+  }
+  out->key = arg.substr(0, eq);
+  out->text = arg.substr(eq + 1);
+  const std::string& v = out->text;
+  if (v == "true" || v == "false") {
+    out->kind = QueueArg::Kind::kBool;
+    out->flag = v == "true";
+    return true;
+  }
+  if (!v.empty() && v.find_first_not_of("0123456789", v[0] == '-' ? 1 : 0) == std::string::npos &&
+      v != "-") {
+    errno = 0;
+    char* end = nullptr;
+    long long n = strtoll(v.c_str(), &end, 10);
+    if (errno == 0 && *end == '\0') {
+      out->kind = QueueArg::Kind::kInt;
+      out->number = n;
+      return true;
+    }
+  }
+  out->kind = QueueArg::Kind::kString;
+  return true;
+}
+
+namespace {
+
+class Subscriber {
+ public:
+  Subscriber(const AmqpConnectOptions& conn_opts, const SubscribeOptions& opts, int out_fd)
+      : conn_opts_(conn_opts), opts_(opts), out_fd_(out_fd), reconnector_(url_, conn_opts.retry_for) {}
+
+  bool Prepare(std::string* err);
+  int Run();
+
+ private:
+  enum class Step { kContinue, kLost, kExit };
+
+  AmqpFailure Connect(std::string* err);
+  Step TakeFrames();
+  Step Deliver(const amqp_frame_t& frame);
+  Step FlushAcks();
+  void ConnectionLost(const std::string& why);
+  Step Finish(int status);
+  bool CountReached() const { return opts_.count > 0 && written_ >= opts_.count; }
+
+  const AmqpConnectOptions& conn_opts_;
+  const SubscribeOptions& opts_;
+  int out_fd_;
+  AmqpUrl url_;
+  std::vector<QueueArg> queue_args_;
+  AmqpConnection conn_;
+  Reconnector reconnector_;
+  std::string queue_name_;
+  std::string consumer_tag_;
+  uint64_t last_written_tag_ = 0;  // written, not yet acked
+  int unacked_ = 0;
+  long long written_ = 0;
+  long long rejected_ = 0;
+  long long redelivered_ = 0;
+  bool cancelling_ = false;
+  bool cancelled_ = false;
+  int64_t cancel_deadline_ = 0;
+  bool ever_connected_ = false;
+  int exit_ = kExitOk;
+};
+
+bool Subscriber::Prepare(std::string* err) {
+  std::string why;
+  if (!ParseAmqpUrl(conn_opts_.url, &url_, &why)) {
+    *err = "--url: " + why;
+    return false;
+  }
+  for (const std::string& a : opts_.queue_args) {
+    QueueArg q;
+    if (!ParseQueueArg(a, &q, &why)) {
+      *err = "--queue-arg " + a + ": " + why;
+      return false;
+    }
+    queue_args_.push_back(std::move(q));
+  }
+  if (opts_.queue.empty() && opts_.queue_type != "classic") {
+    *err = "--queue-type " + opts_.queue_type + " needs a --queue name";
+    return false;
+  }
+  return true;
+}
+
+AmqpFailure Subscriber::Connect(std::string* err) {
+  AmqpFailure f = conn_.Open(url_, conn_opts_, err);
+  if (f != AmqpFailure::kNone) return f;
+  amqp_connection_state_t c = conn_.get();
+  auto fail = [&](AmqpFailure failure) {
+    conn_.Drop();
+    return failure;
+  };
+  if (!opts_.exchange.empty()) {
+    amqp_exchange_declare(c, kAmqpChannel, amqp_cstring_bytes(opts_.exchange.c_str()),
+                          amqp_cstring_bytes(opts_.exchange_type.c_str()), opts_.passive, 1, 0, 0,
+                          amqp_empty_table);
+    f = conn_.Check(("declaring exchange " + opts_.exchange).c_str(), err);
+    if (f != AmqpFailure::kNone) return fail(f);
+  }
+  amqp_basic_qos(c, kAmqpChannel, 0, static_cast<uint16_t>(opts_.prefetch), 0);
+  f = conn_.Check("setting the prefetch count", err);
+  if (f != AmqpFailure::kNone) return fail(f);
+
+  std::vector<amqp_table_entry_t> entries;
+  if (opts_.queue_type != "classic") {
+    amqp_table_entry_t e;
+    e.key = amqp_cstring_bytes("x-queue-type");
+    e.value.kind = AMQP_FIELD_KIND_UTF8;
+    e.value.value.bytes = amqp_cstring_bytes(opts_.queue_type.c_str());
+    entries.push_back(e);
+  }
+  for (const QueueArg& q : queue_args_) {
+    amqp_table_entry_t e;
+    e.key = amqp_cstring_bytes(q.key.c_str());
+    switch (q.kind) {
+      case QueueArg::Kind::kBool:
+        e.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+        e.value.value.boolean = q.flag;
+        break;
+      case QueueArg::Kind::kInt:
+        e.value.kind = AMQP_FIELD_KIND_I64;
+        e.value.value.i64 = q.number;
+        break;
+      case QueueArg::Kind::kString:
+        e.value.kind = AMQP_FIELD_KIND_UTF8;
+        e.value.value.bytes = amqp_cstring_bytes(q.text.c_str());
+        break;
+    }
+    entries.push_back(e);
+  }
+  amqp_table_t args;
+  args.num_entries = static_cast<int>(entries.size());
+  args.entries = entries.empty() ? nullptr : entries.data();
+  bool named = !opts_.queue.empty();
+  amqp_queue_declare_ok_t* ok = amqp_queue_declare(
+      c, kAmqpChannel, amqp_cstring_bytes(opts_.queue.c_str()), opts_.passive,
+      /*durable=*/named, /*exclusive=*/!named, /*auto_delete=*/!named, args);
+  f = conn_.Check(("declaring queue " + (named ? opts_.queue : std::string("(server-named)"))).c_str(),
+                  err);
+  if (f != AmqpFailure::kNone) return fail(f);
+  queue_name_.assign(static_cast<char*>(ok->queue.bytes), ok->queue.len);
+
+  if (!opts_.exchange.empty()) {
+    for (const std::string& key : opts_.binding_keys) {
+      amqp_queue_bind(c, kAmqpChannel, amqp_cstring_bytes(queue_name_.c_str()),
+                      amqp_cstring_bytes(opts_.exchange.c_str()), amqp_cstring_bytes(key.c_str()),
+                      amqp_empty_table);
+      f = conn_.Check(("binding to " + opts_.exchange + " with " + key).c_str(), err);
+      if (f != AmqpFailure::kNone) return fail(f);
+    }
+  }
+  amqp_basic_consume_ok_t* cok =
+      amqp_basic_consume(c, kAmqpChannel, amqp_cstring_bytes(queue_name_.c_str()),
+                         amqp_empty_bytes, /*no_local=*/0, /*no_ack=*/0, /*exclusive=*/0,
+                         amqp_empty_table);
+  f = conn_.Check(("consuming from " + queue_name_).c_str(), err);
+  if (f != AmqpFailure::kNone) return fail(f);
+  consumer_tag_.assign(static_cast<char*>(cok->consumer_tag.bytes), cok->consumer_tag.len);
+  last_written_tag_ = 0;
+  unacked_ = 0;
+  cancelling_ = cancelled_ = false;
+  return AmqpFailure::kNone;
+}
+
+void Subscriber::ConnectionLost(const std::string& why) {
+  conn_.Drop();
+  reconnector_.Lost(why, "unacknowledged messages go back to the queue");
+}
+
+Subscriber::Step Subscriber::FlushAcks() {
+  if (last_written_tag_ == 0) return Step::kContinue;
+  int rc = amqp_basic_ack(conn_.get(), kAmqpChannel, last_written_tag_, /*multiple=*/1);
+  last_written_tag_ = 0;
+  unacked_ = 0;
+  if (rc != AMQP_STATUS_OK) {
+    std::string why;
+    DescribeStatus(rc, &why);
+    ConnectionLost("acknowledging: " + why);
+    return Step::kLost;
+  }
+  return Step::kContinue;
+}
+
+Subscriber::Step Subscriber::Deliver(const amqp_frame_t& frame) {
+  auto* d = static_cast<amqp_basic_deliver_t*>(frame.payload.method.decoded);
+  Delivery delivery;
+  delivery.exchange.assign(static_cast<char*>(d->exchange.bytes), d->exchange.len);
+  delivery.routing_key.assign(static_cast<char*>(d->routing_key.bytes), d->routing_key.len);
+  delivery.delivery_tag = d->delivery_tag;
+  delivery.redelivered = d->redelivered;
+  amqp_message_t message;
+  amqp_rpc_reply_t r = amqp_read_message(conn_.get(), frame.channel, &message, 0);
+  if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+    std::string why;
+    DescribeReply(r, &why);
+    ConnectionLost("reading a message: " + why);
+    return Step::kLost;
+  }
+  if (CountReached() || cancelled_) {  // beyond --count: left unacknowledged, redelivered later
+    amqp_destroy_message(&message);
+    return Step::kContinue;
+  }
+  if (delivery.redelivered) ++redelivered_;
+  std::string line, why;
+  std::string_view body(static_cast<char*>(message.body.bytes), message.body.len);
+  bool ok = DeliveryToLine(delivery, message.properties, body, opts_.envelope, &line, &why);
+  amqp_destroy_message(&message);
+  if (!ok) {
+    ++rejected_;
+    LogWarning("message %llu (routing key %s) rejected: %s",
+               static_cast<unsigned long long>(delivery.delivery_tag),
+               delivery.routing_key.c_str(), why.c_str());
+    int rc = amqp_basic_reject(conn_.get(), kAmqpChannel, delivery.delivery_tag, 0);
+    if (rc != AMQP_STATUS_OK) {
+      DescribeStatus(rc, &why);
+      ConnectionLost("rejecting: " + why);
+      return Step::kLost;
+    }
+    return Step::kContinue;
+  }
+  std::string err;
+  WriteResult w = WriteLine(line, &err, out_fd_);
+  if (w == WriteResult::kClosed) {
+    LogInfo("stdout closed; stopping (unwritten messages go back to the queue)");
+    return Finish(kExitOk);
+  }
+  if (w == WriteResult::kError) {
+    LogError("writing stdout: %s", err.c_str());
+    return Finish(kExitFailure);
+  }
+  ++written_;
+  last_written_tag_ = delivery.delivery_tag;
+  if (++unacked_ >= std::max(1, opts_.prefetch / 2)) return FlushAcks();
+  return Step::kContinue;
+}
+
+Subscriber::Step Subscriber::Finish(int status) {
+  exit_ = status;
+  if (conn_.is_open() && FlushAcks() == Step::kContinue) conn_.Close();
+  conn_.Drop();
+  return Step::kExit;
+}
+
+Subscriber::Step Subscriber::TakeFrames() {
+  amqp_frame_t frame;
+  std::string lost_why;
+  AmqpConnection::Next next;
+  while ((next = conn_.NextMethod(&frame, &lost_why)) == AmqpConnection::Next::kMethod) {
+    Step s = Step::kContinue;
+    switch (frame.payload.method.id) {
+      case AMQP_BASIC_DELIVER_METHOD:
+        s = Deliver(frame);
+        break;
+      case AMQP_BASIC_CANCEL_OK_METHOD:
+        cancelled_ = true;
+        break;
+      case AMQP_BASIC_CANCEL_METHOD:
+        ConnectionLost("the broker cancelled the consumer (queue deleted?)");
+        return Step::kLost;
+      case AMQP_CONNECTION_CLOSE_METHOD:
+      case AMQP_CHANNEL_CLOSE_METHOD: {
+        std::string why;
+        AmqpFailure f = conn_.HandleClose(frame, &why);
+        if (f == AmqpFailure::kTransient) {
+          ConnectionLost(why);
+          return Step::kLost;
+        }
+        LogError("%s", why.c_str());
+        conn_.Drop();
+        exit_ = f == AmqpFailure::kCredentials ? kExitCredentials : kExitFailure;
+        return Step::kExit;
+      }
+      default:
+        break;
+    }
+    if (s != Step::kContinue) return s;
+  }
+  if (next == AmqpConnection::Next::kLost) {
+    ConnectionLost(lost_why);
+    return Step::kLost;
+  }
+  return FlushAcks();
+}
+
+int Subscriber::Run() {
+  StopPipe stop;
+  for (;;) {
+    if (StopRequested() && !cancelling_) {
+      stop.Drain();
+      if (!conn_.is_open()) return kExitOk;
+      LogInfo("stopping: cancelling the consumer, writing what was delivered");
+      amqp_basic_cancel_t req;
+      req.consumer_tag = amqp_cstring_bytes(consumer_tag_.c_str());
+      req.nowait = 0;
+      int rc = amqp_send_method(conn_.get(), kAmqpChannel, AMQP_BASIC_CANCEL_METHOD, &req);
+      if (rc != AMQP_STATUS_OK) return kExitOk;  // nothing more can be acked
+      cancelling_ = true;
+      cancel_deadline_ = MonotonicMs() + 5000;
+    }
+    if (!conn_.is_open()) {
+      int status = kExitOk;
+      auto r = reconnector_.Attempt([this](std::string* err) { return Connect(err); }, "",
+                                    &status);
+      if (r == Reconnector::Result::kExit) return status;
+      if (r == Reconnector::Result::kConnected) {
+        LogInfo("consuming from %s", queue_name_.c_str());
+        if (ever_connected_ && opts_.queue.empty()) {
+          LogWarning("new server-named queue: messages published while disconnected were "
+                     "not received");
+        }
+        ever_connected_ = true;
+        continue;
+      }
+    } else {
+      Step s = TakeFrames();
+      if (s == Step::kExit) break;
+      if (s == Step::kLost) continue;
+      if (CountReached() || cancelled_ || (cancelling_ && MonotonicMs() >= cancel_deadline_)) {
+        Finish(kExitOk);
+        break;
+      }
+    }
+    struct pollfd fds[2];
+    nfds_t nfds = 0;
+    fds[nfds++] = {stop.fd(), POLLIN, 0};
+    int timeout;
+    if (conn_.is_open()) {
+      fds[nfds++] = {conn_.fd(), POLLIN, 0};
+      timeout = conn_.HasBufferedInput() ? 0 : conn_.HeartbeatWakeMs();
+      if (cancelling_) timeout = std::min(timeout, 500);
+    } else {
+      timeout = reconnector_.WaitMs();
+    }
+    if (poll(fds, nfds, timeout) < 0 && errno != EINTR) {
+      LogError("poll: %s", strerror(errno));
+      return kExitFailure;
+    }
+  }
+  LogDebug("%lld lines written, %lld messages rejected, %lld redelivered", written_, rejected_,
+           redelivered_);
+  if (rejected_ > 0) LogWarning("%lld messages rejected", rejected_);
+  return exit_;
+}
+
+}  // namespace
+
+int RunSubscriber(const AmqpConnectOptions& conn_opts, const SubscribeOptions& opts, int out_fd) {
+  Subscriber s(conn_opts, opts, out_fd);
+  std::string err;
+  if (!s.Prepare(&err)) {
+    LogError("%s", err.c_str());
+    return kExitUsage;
+  }
+  return s.Run();
+}

@@ -1,0 +1,44 @@
+// amqp-sub's engine: consume from a queue bound to an exchange and write each message body as
+// one line on a file descriptor, acknowledging a message only after its line was written.
+// One poll(2) loop over the broker socket and the stop pipe; reconnects with backoff.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "amqp/connection.h"
+
+struct SubscribeOptions {
+  std::string queue;  ///< empty: an exclusive server-named queue (every amqp-sub gets everything)
+  std::string queue_type = "classic";
+  std::vector<std::string> queue_args;  ///< "K=V"; V an integer, true/false, or a string
+  bool passive = false;
+  std::string exchange = "twitch";
+  std::string exchange_type = "topic";
+  std::vector<std::string> binding_keys = {"#"};
+  int prefetch = 100;
+  long long count = 0;  ///< exit after this many lines; 0: no limit
+  bool envelope = false;
+};
+
+/// Consumes until --count, a stop signal (drain, ack, exit 0), or the downstream closing (exit
+/// 0; what was not written stays unacknowledged and goes back to the queue). Returns the exit
+/// status: 1 when the broker stayed unreachable past --retry-for or refused the queue or
+/// binding; 2 for an unusable option, before connecting; 3 when the broker refused the
+/// credentials.
+int RunSubscriber(const AmqpConnectOptions& conn_opts, const SubscribeOptions& opts,
+                  int out_fd = 1);
+
+/// One --queue-arg K=V: V "true"/"false" is a boolean, an integer a 64-bit integer (x-message-ttl,
+/// x-max-length), anything else a string.
+struct QueueArg {
+  std::string key;
+  enum class Kind { kString, kInt, kBool } kind = Kind::kString;
+  std::string text;
+  long long number = 0;
+  bool flag = false;
+};
+
+/// Parses "K=V". Fails with |err| when there is no '=' or K is empty.
+bool ParseQueueArg(const std::string& arg, QueueArg* out, std::string* err);
