@@ -4,6 +4,7 @@
 #include "twitch/irc_events.h"
 
 #include <charconv>
+#include <cstdio>
 #include <string>
 
 #include "core/event.h"
@@ -262,7 +263,7 @@ JsonPtr IrcMessageToJson(const IrcMessage& msg) {
   for (const IrcTag& tag : msg.tags) {
     std::string key = Text(tag.key);
     std::string value = UnescapeTagValue(tag.value);
-    json_object_set_new(tags.get(), key.c_str(), StringValue(Text(value)));
+    json_object_setn_new(tags.get(), key.data(), key.size(), StringValue(Text(value)));
   }
   json_object_set(obj.get(), "tags", tags.get());
   if (msg.has_source) SetString(obj.get(), "source", Text(msg.source));
@@ -273,13 +274,80 @@ JsonPtr IrcMessageToJson(const IrcMessage& msg) {
   return obj;
 }
 
-void MapIrcMessage(const IrcMessage& msg, const IrcMapOptions& opts, std::vector<JsonPtr>* out) {
-  if (opts.all) {
-    JsonPtr line = JsonOwn(json_object());
-    SetString(line.get(), "type", "irc");
-    json_object_update(line.get(), IrcMessageToJson(msg).get());
-    out->push_back(std::move(line));
+namespace {
+
+// Appends |s| as a JSON string the way jansson's compact dump writes it.
+void AppendJsonString(std::string_view s, std::string* out) {
+  std::string fixed;
+  if (!IsValidUtf8(s)) {
+    fixed = ToValidUtf8(s);
+    s = fixed;
   }
+  out->push_back('"');
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default: {
+        char esc[8];
+        snprintf(esc, sizeof esc, "\\u%04X", c);
+        out->append(esc);
+      }
+    }
+  }
+  out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
+}
+
+}  // namespace
+
+void AppendIrcRecordJson(const IrcMessage& msg, std::string* out) {
+  out->append("{\"type\":\"irc\",\"tags\":{");
+  bool first = true;
+  std::string value;
+  for (size_t i = 0; i < msg.tags.size(); ++i) {
+    std::string_view key = msg.tags[i].key;
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; ++j) seen = msg.tags[j].key == key;
+    if (seen) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(key, out);
+    out->push_back(':');
+    const std::string_view raw = *msg.FindTag(key);  // the last value of a repeated key
+    if (raw.find('\\') == std::string_view::npos) {
+      AppendJsonString(raw, out);
+    } else {
+      value = UnescapeTagValue(raw);
+      AppendJsonString(value, out);
+    }
+  }
+  out->push_back('}');
+  if (msg.has_source) {
+    out->append(",\"source\":");
+    AppendJsonString(msg.source, out);
+  }
+  out->append(",\"command\":");
+  AppendJsonString(msg.command, out);
+  out->append(",\"params\":[");
+  for (size_t i = 0; i < msg.params.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(msg.params[i], out);
+  }
+  out->append("]}");
+}
+
+void MapIrcMessage(const IrcMessage& msg, const IrcMapOptions& opts, std::vector<JsonPtr>* out) {
   JsonPtr ev = MapEvent(msg, opts);
   if (!ev) return;
   std::string err;

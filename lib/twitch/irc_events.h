@@ -4,6 +4,7 @@
 // straight from their own tags, so they need no buffering even when they arrive first.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -21,9 +22,15 @@ struct IrcMapOptions {
 /// "source" is left out when the line has none. Invalid UTF-8 becomes U+FFFD.
 JsonPtr IrcMessageToJson(const IrcMessage& msg);
 
-/// Appends the records for |msg| to |out| (the "irc" record first with |opts.all|). Every event
-/// appended passes ValidateEvent(); one that would not is logged and replaced by a "notice".
-/// Lines that are no event (chat without --chat, CLEARCHAT, ROOMSTATE, ...) append nothing.
+/// Appends the --all record of |msg| to |out| as compact JSON without a newline: the text that
+/// JsonDump() gives for {"type":"irc"} followed by IrcMessageToJson(msg), written straight from
+/// the views since --all writes one per line. A repeated tag keeps its first place, last value.
+void AppendIrcRecordJson(const IrcMessage& msg, std::string* out);
+
+/// Appends the events for |msg| to |out| (|opts.all| is not looked at: see
+/// AppendIrcRecordJson). Every event appended passes ValidateEvent(); one that would not is
+/// logged and replaced by a "notice". Lines that are no event (chat without --chat, CLEARCHAT,
+/// ROOMSTATE, ...) append nothing.
 void MapIrcMessage(const IrcMessage& msg, const IrcMapOptions& opts, std::vector<JsonPtr>* out);
 
 /// "maplecrate" from "#maplecrate": the channel login a param names.

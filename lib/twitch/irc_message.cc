@@ -17,6 +17,15 @@ std::string_view NextToken(std::string_view* rest) {
   return token;
 }
 
+// IRCv3 keys are ASCII ("+vendor/name"); a key with other bytes is no tag anyone can ask for.
+bool IsTagKey(std::string_view key) {
+  if (key.empty()) return false;
+  for (char c : key) {
+    if (c <= 0x20 || c >= 0x7F) return false;
+  }
+  return true;
+}
+
 void ParseTags(std::string_view block, std::vector<IrcTag>* tags) {
   while (!block.empty()) {
     size_t semi = block.find(';');
@@ -27,7 +36,7 @@ void ParseTags(std::string_view block, std::vector<IrcTag>* tags) {
     IrcTag tag;
     tag.key = item.substr(0, eq);
     if (eq != std::string_view::npos) tag.value = item.substr(eq + 1);
-    if (!tag.key.empty()) tags->push_back(tag);
+    if (IsTagKey(tag.key)) tags->push_back(tag);
   }
 }
 
@@ -81,6 +90,10 @@ bool ParseIrcLine(std::string_view line, IrcMessage* msg, std::string* err) {
   size_t lead = rest.find_first_not_of(' ');
   if (lead == std::string_view::npos) {
     *err = "empty line";
+    return false;
+  }
+  if (line.find('\0') != std::string_view::npos) {
+    *err = "NUL byte in line";  // RFC 1459 forbids it, and JSON readers reject \u0000
     return false;
   }
   rest.remove_prefix(lead);

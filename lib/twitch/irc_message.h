@@ -17,7 +17,8 @@ struct IrcTag {
 /// A parsed IRC line. Every view points into the line given to ParseIrcLine(), which must
 /// outlive the message.
 struct IrcMessage {
-  std::vector<IrcTag> tags;  ///< in wire order; a repeated key is looked up as its last value
+  std::vector<IrcTag> tags;  ///< in wire order; a repeated key is looked up as its last value;
+                             ///< tags with an empty key or one outside printable ASCII are dropped
   bool has_source = false;
   std::string_view source;   ///< without the leading ':'
   std::string_view command;  ///< "PRIVMSG", "USERNOTICE", "001", ...
@@ -46,6 +47,7 @@ struct IrcMessage {
 std::string UnescapeTagValue(std::string_view escaped);
 
 /// Parses one line (without its CR LF) into |msg|, reusing its storage. Returns false with a
-/// reason in |err| when the line has no command (empty, tags or source only). Lines are not
+/// reason in |err| when the line has no command (empty, tags or source only) or holds a NUL
+/// byte. Lines are not
 /// limited to 512 bytes: Twitch's tag blocks are long.
 bool ParseIrcLine(std::string_view line, IrcMessage* msg, std::string* err);

@@ -14,7 +14,13 @@
 #include "core/signals.h"
 
 IrcEventWriter::Result IrcEventWriter::Write(const json_t* record, std::string* err) {
-  switch (WriteLine(JsonDump(record), err)) {
+  text_ = JsonDump(record);
+  text_.push_back('\n');
+  return Emit(text_, err);
+}
+
+IrcEventWriter::Result IrcEventWriter::Emit(const std::string& line, std::string* err) {
+  switch (WriteAll(line, err)) {
     case WriteResult::kOk:
       ++written_;
       return Result::kOk;
@@ -36,6 +42,13 @@ IrcEventWriter::Result IrcEventWriter::Handle(std::string_view line, size_t line
       LogWarning("%s: line %zu: skipped: %s", name_.c_str(), line_no, why.c_str());
     }
     return Result::kOk;
+  }
+  if (opts_.all) {
+    text_.clear();
+    AppendIrcRecordJson(*msg, &text_);
+    text_.push_back('\n');
+    Result r = Emit(text_, err);
+    if (r != Result::kOk) return r;
   }
   records_.clear();
   MapIrcMessage(*msg, opts_, &records_);

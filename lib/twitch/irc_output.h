@@ -41,8 +41,11 @@ class IrcEventWriter {
   size_t written() const { return written_; }
 
  private:
+  Result Emit(const std::string& line, std::string* err);  // |line| ends in '\n'
+
   IrcMapOptions opts_;
   std::string name_;
+  std::string text_;  // the line being written, reused
   std::vector<JsonPtr> records_;
   size_t lines_ = 0;
   size_t skipped_ = 0;

@@ -42,7 +42,9 @@ start_fake() {
 start_irc() {
   OUT=$BATS_TEST_TMPDIR/out.ndjson
   ERR=$BATS_TEST_TMPDIR/err.log
-  timeout 20 "$BIN/twitch-irc" --url "$URL" --cacert "$BATS_FILE_TMPDIR/ca.pem" "$@" \
+  # --foreground: timeout(1) would otherwise pass our SIGTERM on to the child twice (to it and to
+  # its process group), and a second signal means "exit at once" (status 1).
+  timeout --foreground 20 "$BIN/twitch-irc" --url "$URL" --cacert "$BATS_FILE_TMPDIR/ca.pem" "$@" \
     > "$OUT" 2> "$ERR" &
   IRC_PID=$!
 }
@@ -53,7 +55,7 @@ stop_irc() {
   local status=0
   wait "$IRC_PID" || status=$?
   IRC_PID=
-  [ "$status" -eq 0 ]
+  [ "$status" -eq 0 ] || { echo "twitch-irc exit status $status"; cat "$ERR"; false; }
 }
 
 @test "--help and --version exit 0; every --option of --help is in the man page" {
@@ -170,7 +172,9 @@ stop_irc() {
   [ -z "$output" ]
   [[ "$stderr" == *"connection failed"* ]] && [[ "$stderr" == *"reconnecting"* ]]
   ! grep -q '> CAP' "$FLOG"
-  timeout 20 "$BIN/twitch-irc" --url "$URL" --insecure maplecrate > "$BATS_TEST_TMPDIR/out" 2>/dev/null &
+  ERR=$BATS_TEST_TMPDIR/err.log
+  timeout --foreground 20 "$BIN/twitch-irc" --url "$URL" --insecure maplecrate \
+    > "$BATS_TEST_TMPDIR/out" 2> "$ERR" &
   IRC_PID=$!
   wait_for_line "$BATS_TEST_TMPDIR/out" '"type":"cheer"' 15
   stop_irc

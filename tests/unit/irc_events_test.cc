@@ -68,6 +68,12 @@ TEST(IrcEvents, GoldenFiles) {
       IrcMessage msg;
       std::string err;
       ASSERT_TRUE(ParseIrcLine(line, &msg, &err)) << line << ": " << err;
+      if (opts.all) {
+        std::string text;
+        AppendIrcRecordJson(msg, &text);
+        got.push_back(JsonParse(text, &err));
+        ASSERT_TRUE(got.back()) << text << ": " << err;
+      }
       MapIrcMessage(msg, opts, &got);
     }
     ASSERT_EQ(got.size(), expected.size());
@@ -136,6 +142,26 @@ TEST(IrcEvents, UnknownUsernoticeIsANotice) {
   ASSERT_TRUE(bare);
   std::string err;
   EXPECT_TRUE(ValidateEvent(bare.get(), &err)) << err;
+}
+
+// The --all record written by hand must be the very text jansson writes for the same tree.
+TEST(IrcEvents, RecordJsonMatchesJansson) {
+  for (const char* line : {
+           "PING :tmi.twitch.tv",
+           "@a=1;b;c=x\\sy\\:z\\\\;a=2;d=\\n\\r\\t\\ :src CMD p1 p2 :trail \"q\" \\ end",
+           "@k=\x01\x1f\x7f\xc3\xa9\xff;e= CMD :\t\"\\/\xf0\x9f\x8e\x89\xed\xa0\x80",
+           "@dup=1;dup=2;dup=3 CMD",
+       }) {
+    SCOPED_TRACE(line);
+    IrcMessage msg;
+    std::string err, text;
+    ASSERT_TRUE(ParseIrcLine(line, &msg, &err));
+    AppendIrcRecordJson(msg, &text);
+    JsonPtr tree = JsonOwn(json_object());
+    SetString(tree.get(), "type", "irc");
+    json_object_update(tree.get(), IrcMessageToJson(msg).get());
+    EXPECT_EQ(text, JsonDump(tree.get()));
+  }
 }
 
 TEST(IrcEvents, ToValidUtf8) {

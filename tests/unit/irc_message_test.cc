@@ -95,6 +95,8 @@ TEST(IrcMessage, RejectsLinesWithoutCommand) {
     EXPECT_FALSE(ParseIrcLine(line, &msg, &err)) << "'" << line << "'";
     EXPECT_FALSE(err.empty());
   }
+  EXPECT_FALSE(ParseIrcLine(std::string_view("PRIVMSG #c :a\0b", 15), &msg, &err));
+  EXPECT_EQ(err, "NUL byte in line");
 }
 
 TEST(IrcMessage, ReusesStorageBetweenLines) {
