@@ -1,0 +1,196 @@
+#!/usr/bin/env bats
+# The overlay in a real browser (tests/browser, node --test) and scripts/servitor, the main job in
+# one command: the URL it prints, the page served, events flowing, and every part stopped by Ctrl-C.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+SERVITOR=$ROOT/scripts/servitor
+
+setup() {
+  tmp=$(mktemp -d)
+  pid=""
+}
+
+teardown() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null
+    wait_pid "$pid" 10 || kill -KILL "$pid" 2>/dev/null
+  fi
+  [ -n "${blocker:-}" ] && kill "$blocker" 2>/dev/null
+  rm -rf "$tmp"
+}
+
+# run_servitor ARGS...: starts servitor in the background with SIGINT at its default action (a
+# background job of a script starts with SIGINT ignored, which bash cannot trap), stdout in
+# $tmp/out and stderr in $tmp/err; sets pid and url (once it printed the URL).
+run_servitor() {
+  env --default-signal=INT timeout 60 "$SERVITOR" "$@" >"$tmp/out" 2>"$tmp/err" &
+  pid=$!
+  wait_for_line "$tmp/out" '^http://' 15 || { cat "$tmp/err" >&2; return 1; }
+  url=$(head -1 "$tmp/out")
+}
+
+# parts: the pids of the pipeline parts: `timeout` is $pid, the script its child, the parts the
+# script's children.
+parts() {
+  pgrep -P "$(pgrep -P "$pid" | head -1)"
+}
+
+# stop_servitor SIGNAL: signals the script (not `timeout`), waits; sets status.
+stop_servitor() {
+  local script
+  script=$(pgrep -P "$pid" | head -1)
+  kill "-$1" "$script"
+  wait_pid "$pid" 15
+  wait "$pid"
+  status=$?
+}
+
+@test "overlay: browser tests in headless chromium against ws-serve" {
+  [ -x /usr/bin/chromium ] || skip "no /usr/bin/chromium (scripts/install-deps installs it)"
+  [ -d "$ROOT/tests/node_modules/playwright-core" ] || {
+    echo "tests/node_modules/playwright-core is missing: run scripts/install-deps" >&2
+    return 1
+  }
+  run timeout 280 node --test "$ROOT/tests/browser/"
+  echo "$output" | grep -E '^(not )?ok |^# (pass|fail)' >&2
+  [ "$status" -eq 0 ]
+  [[ $output == *"# fail 0"* ]]
+  [ -s "$ROOT/tests/output/theme-1-cheer.png" ]
+}
+
+@test "servitor: --help and --version exit 0; usage errors exit 2 with nothing on stdout" {
+  run --separate-stderr timeout 10 "$SERVITOR" --help
+  [ "$status" -eq 0 ]
+  for o in --demo --interval --repeat --broker --listen --root --no-build --quiet --version; do
+    [[ $output == *"$o"* ]] || { echo "--help lacks $o" >&2; return 1; }
+  done
+  run --separate-stderr timeout 10 "$SERVITOR" --version
+  [ "$status" -eq 0 ]
+  [[ $output =~ ^servitor\ [0-9] ]]
+  run --separate-stderr timeout 10 "$SERVITOR"
+  [ "$status" -eq 2 ]
+  [ -z "$output" ]
+  [[ $stderr == *"servitor: error: no CHANNEL"* ]]
+  run --separate-stderr timeout 10 "$SERVITOR" --demo --bogus
+  [ "$status" -eq 2 ]
+  [ -z "$output" ]
+  [[ $stderr == *"--bogus: unknown option"* ]]
+  run --separate-stderr timeout 10 "$SERVITOR" --demo --interval soon
+  [ "$status" -eq 2 ]
+}
+
+@test "servitor --demo: prints the URL, serves the page, events flow; SIGINT stops every part" {
+  export SERVITOR_BIN=$BIN
+  run_servitor --demo --listen 127.0.0.1:0 --interval 0.1
+  [[ $url =~ ^http://127\.0\.0\.1:[0-9]+/$ ]]
+  [ "$(wc -l <"$tmp/out")" -eq 1 ]
+  # The page and its pieces, from ws-serve.
+  timeout 10 curl -fsS "$url" >"$tmp/page"
+  grep -q 'src="overlay.js"' "$tmp/page"
+  timeout 10 curl -fsS "${url}config.json" | jq -e '.alerts.cheer.text' >/dev/null
+  # Events on the stream, valid schema v1 from the demo source.
+  timeout 15 "$BIN/ws-cat" --count 5 "ws://${url#http://}" >"$tmp/events"
+  [ "$(wc -l <"$tmp/events")" -eq 5 ]
+  jq -e -s 'all(.[]; .v == 1 and .source == "trigger" and (.id | length) > 0)' "$tmp/events"
+  # Every part runs, and is gone after one SIGINT, which ends the script with status 0.
+  local children
+  children=$(parts)
+  [ "$(echo "$children" | wc -w)" -ge 3 ]
+  stop_servitor INT
+  [ "$status" -eq 0 ]
+  for c in $children; do ! kill -0 "$c" 2>/dev/null; done
+  ! timeout 5 curl -fsS "$url" >/dev/null 2>&1
+  grep -q 'servitor: info: stopping' "$tmp/err"
+}
+
+@test "servitor: SIGTERM stops it too; the demo ending leaves the page up" {
+  export SERVITOR_BIN=$BIN
+  run_servitor --demo --listen 127.0.0.1:0 --interval 0 --repeat 3 -q
+  sleep 1
+  kill -0 "$pid"  # still serving after the 3 sample events
+  timeout 10 curl -fsS "$url" >/dev/null
+  local children
+  children=$(parts)
+  stop_servitor TERM
+  [ "$status" -eq 0 ]
+  for c in $children; do ! kill -0 "$c" 2>/dev/null; done
+  [ ! -s "$tmp/err" ]
+}
+
+@test "servitor: a part that fails stops the rest, exit 1" {
+  export SERVITOR_BIN=$BIN
+  # Something already listens on the port ws-serve is asked for.
+  "$PY" -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True)
+time.sleep(60)' >"$tmp/port" &
+  blocker=$!
+  wait_for_file "$tmp/port" 10
+  run --separate-stderr timeout 30 env --default-signal=INT "$SERVITOR" --demo --interval 0.1 \
+    --listen "127.0.0.1:$(cat "$tmp/port")"
+  [ "$status" -eq 1 ]
+  [ -z "$output" ]
+  [[ $stderr == *"servitor: error:"* ]]
+  ! pgrep -f "twitch-trigger --random --repeat 0 --interval 0.1" >/dev/null
+}
+
+# A bin directory with the real ws-serve and stand-ins for the Twitch listeners, which record
+# their arguments and print one event every 0.1 s (bounded) until stopped.
+stub_bin() {
+  mkdir -p "$tmp/bin"
+  ln -s "$BIN/ws-serve" "$tmp/bin/ws-serve"
+  local name
+  for name in twitch-irc twitch-eventsub; do
+    cat >"$tmp/bin/$name" <<EOF
+#!/bin/bash
+trap 'exit 0' TERM
+echo "\$@" >"$tmp/$name.args"
+for i in \$(seq 1 600); do
+  printf '{"v":1,"type":"follow","id":"$name-%d","source":"irc","at":"2026-03-01T18:04:12.551Z","user":{"login":"u"}}\n' "\$i"
+  sleep 0.1
+done
+EOF
+    chmod +x "$tmp/bin/$name"
+  done
+}
+
+@test "servitor CHANNEL: twitch-irc alone without twitch-auth; with a stored token, eventsub too" {
+  stub_bin
+  rm "$tmp/bin/twitch-eventsub"
+  export SERVITOR_BIN=$tmp/bin
+  run_servitor --listen 127.0.0.1:0 chan_one chan_two
+  timeout 15 "$BIN/ws-cat" --count 3 "ws://${url#http://}" >"$tmp/events"
+  [ "$(jq -r '.id' "$tmp/events" | grep -c '^twitch-irc-')" -eq 3 ]
+  [ "$(cat "$tmp/twitch-irc.args")" = "chan_one chan_two" ]
+  grep -q 'no stored Twitch token' "$tmp/err"
+  stop_servitor INT
+  [ "$status" -eq 0 ]
+
+  # Both twitch-auth (whose validate succeeds: a stored token) and twitch-eventsub exist.
+  stub_bin 2>/dev/null || true
+  printf '#!/bin/sh\n[ "$1" = validate ] && exit 0\nexit 1\n' >"$tmp/bin/twitch-auth"
+  chmod +x "$tmp/bin/twitch-auth"
+  run_servitor --listen 127.0.0.1:0 chan_one
+  timeout 15 "$BIN/ws-cat" --count 20 "ws://${url#http://}" >"$tmp/events"
+  jq -r '.id' "$tmp/events" | grep -q '^twitch-eventsub-'
+  jq -r '.id' "$tmp/events" | grep -q '^twitch-irc-'
+  [ "$(cat "$tmp/twitch-eventsub.args")" = "chan_one" ]
+  local children
+  children=$(parts)
+  stop_servitor INT
+  [ "$status" -eq 0 ]
+  for c in $children; do ! kill -0 "$c" 2>/dev/null; done
+}
+
+@test "servitor CHANNEL: twitch-irc failing ends servitor with status 1" {
+  mkdir -p "$tmp/bin"
+  ln -s "$BIN/ws-serve" "$tmp/bin/ws-serve"
+  printf '#!/bin/sh\nsleep 1\necho "twitch-irc: error: login refused" >&2\nexit 3\n' >"$tmp/bin/twitch-irc"
+  chmod +x "$tmp/bin/twitch-irc"
+  SERVITOR_BIN=$tmp/bin run --separate-stderr timeout 30 env --default-signal=INT "$SERVITOR" \
+    --listen 127.0.0.1:0 somechannel
+  [ "$status" -eq 1 ]
+  [[ $output =~ ^http:// ]]
+  [[ $stderr == *"twitch-irc ended (exit status 3)"* ]]
+}
