@@ -10,6 +10,7 @@ SERVITOR=$ROOT/scripts/servitor
 setup() {
   tmp=$(mktemp -d)
   pid=""
+  rmq=""
 }
 
 teardown() {
@@ -18,6 +19,7 @@ teardown() {
     wait_pid "$pid" 10 || kill -KILL "$pid" 2>/dev/null
   fi
   [ -n "${blocker:-}" ] && kill "$blocker" 2>/dev/null
+  [ -n "${rmq:-}" ] && timeout 60 "$ROOT/tests/rabbitmq" stop "$rmq" >/dev/null 2>&1
   rm -rf "$tmp"
 }
 
@@ -193,4 +195,31 @@ EOF
   [ "$status" -eq 1 ]
   [[ $output =~ ^http:// ]]
   [[ $stderr == *"twitch-irc ended (exit status 3)"* ]]
+}
+
+@test "servitor --broker: the stream goes through RabbitMQ (amqp-pub, amqp-sub) to ws-serve" {
+  [ -x "$ROOT/tests/rabbitmq" ] || skip "no tests/rabbitmq"
+  [ -x "$BIN/amqp-pub" ] && [ -x "$BIN/amqp-sub" ] || skip "amqp-pub or amqp-sub not built"
+  chmod 755 "$tmp"  # the node runs as the rabbitmq user
+  rmq=$tmp/rabbitmq
+  timeout 90 "$ROOT/tests/rabbitmq" start "$rmq" >"$tmp/rmq.env"
+  . "$tmp/rmq.env"
+  export SERVITOR_BIN=$BIN
+  run_servitor --demo --broker "$AMQP_TEST_URL" --listen 127.0.0.1:0 --interval 0.2
+  timeout 20 "$BIN/ws-cat" "ws://${url#http://}" >"$tmp/events" 2>/dev/null &
+  local cat_pid=$!
+  wait_for_file "$tmp/events" 15
+  # A line published straight into the broker reaches the stream: ws-serve reads amqp-sub.
+  timeout 10 amqp-publish --url="$AMQP_TEST_URL" -e twitch -r testchannel.follow \
+    -b '{"v":1,"type":"follow","id":"via-broker","source":"trigger","at":"2026-03-01T18:04:12.551Z"}'
+  wait_for_line "$tmp/events" '"id":"via-broker"' 10
+  jq -s -e 'map(select(.source == "trigger" and .id != "via-broker")) | length > 0' "$tmp/events"
+  kill "$cat_pid" 2>/dev/null || true
+  grep -q 'amqp-sub: info: connected' "$tmp/err"
+  local children
+  children=$(parts)
+  [ "$(echo "$children" | wc -w)" -ge 5 ]
+  stop_servitor INT
+  [ "$status" -eq 0 ]
+  for c in $children; do ! kill -0 "$c" 2>/dev/null; done
 }
