@@ -242,6 +242,17 @@ stop_irc() {
   grep -q '^1! bad token' "$FLOG"
 }
 
+@test "live: 'Improperly formatted auth' also ends with exit 3 at once" {
+  start_fake events --auth-failure 'Improperly formatted auth'
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --url "$URL" \
+    --cacert "$BATS_FILE_TMPDIR/ca.pem" chan
+  [ "$status" -eq 3 ]
+  [ -z "$output" ]
+  [[ "$stderr" == *"Improperly formatted auth"* ]]
+  sleep 1.5
+  ! grep -q '^2!' "$FLOG"
+}
+
 @test "live: a refused channel is reported and the others go on; all refused is exit 1" {
   start_fake events --expect-joins 1 --refuse gone
   start_irc gone maplecrate

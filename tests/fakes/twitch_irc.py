@@ -103,6 +103,11 @@ async def handler(ws, path=None):
                     nick = rest
                     if not got_cap:
                         log(n, "!", "NICK before CAP REQ")
+                    if args.auth_failure:
+                        log(n, "!", "auth failure sent")
+                        await ws.send(f":tmi.twitch.tv NOTICE * :{args.auth_failure}\r\n")
+                        await asyncio.sleep(0.5)
+                        return
                     if got_pass and token != "oauth:" + args.good_token:
                         log(n, "!", "bad token")
                         await ws.send(":tmi.twitch.tv NOTICE * :Login authentication failed\r\n")
@@ -158,6 +163,7 @@ if __name__ == "__main__":
     p.add_argument("--expect-joins", type=int, default=1)
     p.add_argument("--refuse", action="append", default=[])
     p.add_argument("--good-token", default="goodtoken")
+    p.add_argument("--auth-failure", help="answer every NICK with this NOTICE text")
     args = p.parse_args()
     try:
         asyncio.run(main())
