@@ -29,9 +29,22 @@ constexpr size_t kReadChunk = 16 * 1024;
 // Reconnect backoff: the table's last entry repeats; lws adds up to 30% jitter.
 const uint32_t kBackoffMs[] = {250, 500, 1000, 2000, 4000, 8000, 15000};
 
+std::string Seconds(double s) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%gs", s);
+  return buf;
+}
+
+// The URL for diagnostics: the query may hold a token, so it is not shown.
+std::string DisplayUrl(const std::string& url) {
+  size_t q = url.find('?');
+  return q == std::string::npos ? url : url.substr(0, q) + "?...";
+}
+
 class Cat {
  public:
-  explicit Cat(const CatOptions& opts) : opts_(opts), reader_(opts.max_line), chunk_(kReadChunk) {
+  explicit Cat(const CatOptions& opts)
+      : opts_(opts), reader_(opts.max_line), chunk_(kReadChunk), url_(DisplayUrl(opts.url_text)) {
     retry_.retry_ms_table = kBackoffMs;
     retry_.retry_ms_table_count = sizeof kBackoffMs / sizeof kBackoffMs[0];
     retry_.conceal_count = LWS_RETRY_CONCEAL_ALWAYS;
@@ -72,6 +85,7 @@ class Cat {
   LoopTimer<Cat> retry_timer_{};
   LoopTimer<Cat> timeout_timer_{};
   std::string host_header_;
+  const std::string url_;  // for diagnostics
   bool connected_ = false;
   bool ever_connected_ = false;
   bool stdin_eof_ = false;
@@ -81,6 +95,7 @@ class Cat {
   bool done_ = false;  // the outcome is decided: no reconnecting, no more output
   bool exit_ = false;  // leave the loop
   int close_code_ = 0;
+  int http_status_ = 0;  // of a refused handshake
   std::string close_reason_;
   std::string error_;
   long long received_ = 0;
@@ -234,12 +249,13 @@ void Cat::Connect() {
   }
   connected_ = false;
   close_code_ = 0;
+  http_status_ = 0;
   close_reason_.clear();
   error_.clear();
   timed_out_ = false;
   rx_.clear();
   rx_too_long_ = false;
-  LogDebug("connecting to %s", opts_.url_text.c_str());
+  LogDebug("connecting to %s", url_.c_str());
   ArmTimeout();
   if (!lws_client_connect_via_info(&cc)) {
     // CLIENT_CONNECTION_ERROR may already have run OnLost(); otherwise do it here.
@@ -260,8 +276,8 @@ void Cat::ArmTimeout() {
 void Cat::OnTimeout() {
   if (!wsi_) return;
   timed_out_ = true;
-  error_ = connected_ ? "nothing received for " + std::to_string(opts_.timeout) + "s"
-                      : "no connection within " + std::to_string(opts_.timeout) + "s";
+  error_ = connected_ ? "nothing received for " + Seconds(opts_.timeout)
+                      : "no connection within " + Seconds(opts_.timeout);
   lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
@@ -283,7 +299,8 @@ int Cat::OnConnection(struct lws* wsi, enum lws_callback_reasons reason, void* i
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
       error_ = in ? std::string(static_cast<const char*>(in), strnlen(static_cast<const char*>(in), len ? len : 256))
                   : "connection failed";
-      if (timed_out_) error_ = "no connection within " + std::to_string(opts_.timeout) + "s";
+      if (timed_out_) error_ = "no connection within " + Seconds(opts_.timeout);
+      http_status_ = wsi ? static_cast<int>(lws_http_client_http_response(wsi)) : 0;
       wsi_ = nullptr;
       OnLost();
       return 0;
@@ -295,7 +312,7 @@ int Cat::OnConnection(struct lws* wsi, enum lws_callback_reasons reason, void* i
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
       connected_ = ever_connected_ = true;
       tries_ = 0;
-      LogInfo("connected to %s", opts_.url_text.c_str());
+      LogInfo("connected to %s", url_.c_str());
       ArmTimeout();
       if (!outbox_.empty() || (stdin_eof_ && opts_.count == 0 && opts_.send)) {
         lws_callback_on_writable(wsi);
@@ -464,12 +481,17 @@ void Cat::OnLost() {
     return;
   }
   std::string why;
+  if (!was_connected && (http_status_ == 401 || http_status_ == 403)) {
+    LogError("%s refused the credentials (HTTP %d)", url_.c_str(), http_status_);
+    Finish(kExitCredentials);
+    return;
+  }
   if (!was_connected) {
-    why = "cannot connect to " + opts_.url_text + ": " + error_;
+    why = "cannot connect to " + url_ + ": " + error_;
   } else if (timed_out_) {
-    why = "connection to " + opts_.url_text + " lost: " + error_;
+    why = "connection to " + url_ + " lost: " + error_;
   } else if (close_code_ == 0) {
-    why = "connection to " + opts_.url_text + " lost (no close frame)";
+    why = "connection to " + url_ + " lost (no close frame)";
   } else if (close_code_ != LWS_CLOSE_STATUS_NORMAL && close_code_ != LWS_CLOSE_STATUS_GOINGAWAY) {
     why = "closed by the server with " + std::to_string(close_code_) +
           (close_reason_.empty() ? "" : " (" + close_reason_ + ")");

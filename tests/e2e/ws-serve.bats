@@ -1,0 +1,345 @@
+#!/usr/bin/env bats
+# ws-serve end to end, with real clients: ws-cat, and Python's websockets (tests/fakes/ws_clients.py)
+# as an independent implementation. ws-serve reads a FIFO that the test writes through fd 7.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+  T=$BATS_TEST_TMPDIR
+  PIDS=()
+}
+
+teardown() {
+  exec 7>&- 2>/dev/null || true
+  local p
+  for p in "${PIDS[@]}" ${SERVE_PID:-}; do kill -9 "$p" 2>/dev/null || true; done
+}
+
+# start_serve ARGS...: ws-serve on a free port reading $T/in (write lines with `>&7`, end the
+# input with `exec 7>&-`). Sets SERVE_PID and PORT; stderr in $T/serve.log, stdout in $T/serve.out.
+start_serve() {
+  mkfifo "$T/in"
+  "$BIN/ws-serve" --listen 127.0.0.1:0 "$@" <"$T/in" >"$T/serve.out" 2>"$T/serve.log" 3>&- &
+  SERVE_PID=$!
+  exec 7>"$T/in"
+  PORT=$(listen_port "$T/serve.log")
+  [ -n "$PORT" ] && [ "$PORT" -ne 0 ]
+}
+
+health() { curl -s --max-time 5 "http://127.0.0.1:$PORT/healthz"; }
+
+# wait_health JQ_EXPR [SECONDS]: waits until /healthz satisfies the jq expression.
+wait_health() {
+  local n=$(( ${2:-10} * 10 ))
+  while ! health | jq -e "$1" >/dev/null 2>&1 && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+  health | jq -e "$1" >/dev/null
+}
+
+# cat_client NAME ARGS...: a ws-cat in the background, output in $T/NAME.out and .err.
+cat_client() {
+  local name=$1; shift
+  timeout 30 "$BIN/ws-cat" "$@" >"$T/$name.out" 2>"$T/$name.err" 3>&- 7>&- &
+  PIDS+=($!)
+}
+
+# py_clients ARGS...: the Python clients in the background; summary in $T/py.out.
+py_clients() {
+  timeout 120 $PY "$FAKES/ws_clients.py" "ws://127.0.0.1:$PORT/" --ready "$T/ready" "$@" \
+    >"$T/py.out" 2>"$T/py.err" 3>&- 7>&- &
+  PY_PID=$!
+  wait_for_file "$T/ready" 30
+}
+
+# finish_serve: ends the input and expects ws-serve to drain and exit 0.
+finish_serve() {
+  exec 7>&-
+  wait_pid "$SERVE_PID" "${1:-20}"
+  wait "$SERVE_PID"
+}
+
+@test "ws-serve: logs the real port, serves /healthz, exits 0 at the end of input" {
+  start_serve
+  grep -qE "^ws-serve: info: listening on 127\.0\.0\.1:$PORT$" "$T/serve.log"
+  run health
+  [ "$status" -eq 0 ]
+  echo "$output" | jq -e '.clients == 0 and .lines_in == 0 and .frames_sent == 0 and .dropped == 0'
+  run curl -s -o /dev/null -w '%{content_type}' "http://127.0.0.1:$PORT/healthz"
+  [[ "$output" == application/json* ]]
+  finish_serve
+  [ ! -s "$T/serve.out" ]
+}
+
+@test "ws-serve: end of input drains every line to every client, closes with 1000, exits 0" {
+  start_serve
+  cat_client a "ws://127.0.0.1:$PORT/"
+  cat_client b "ws://127.0.0.1:$PORT/"
+  wait_health '.clients == 2'
+  seq 1 500 >&7
+  finish_serve
+  wait "${PIDS[0]}"  # ws-cat exits 0 only after a normal close
+  wait "${PIDS[1]}"
+  diff <(seq 1 500) "$T/a.out"
+  diff <(seq 1 500) "$T/b.out"
+}
+
+@test "ws-serve: 200 clients each receive 10,000 lines complete and in order" {
+  start_serve --drain-timeout 60
+  py_clients --clients 200 --lines 10000 --timeout 100
+  wait_health '.clients == 200'
+  seq 1 10000 >&7
+  finish_serve 100
+  wait "$PY_PID" || { cat "$T/py.out" "$T/py.err"; false; }
+  grep -q "complete=200" "$T/py.out"
+  ! grep -q "too slow" "$T/serve.log"
+}
+
+# vmhwm_kb PID: the peak resident set of a process.
+vmhwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+
+@test "ws-serve: a client that stops reading is cut off (1008); the others get all 100,000 lines; memory stays bounded" {
+  start_serve --drain-timeout 60
+  py_clients --clients 10 --stall 1 --lines 100000 --timeout 100
+  wait_health '.clients == 11'
+  seq 1 100000 >&7
+  exec 7>&-
+  local peak=0 n=0 kb
+  while kill -0 "$SERVE_PID" 2>/dev/null && [ $n -lt 1000 ]; do
+    kb=$(vmhwm_kb "$SERVE_PID" 2>/dev/null) && peak=$kb
+    sleep 0.1; n=$((n + 1))
+  done
+  wait "$SERVE_PID"
+  wait "$PY_PID" || { cat "$T/py.out"; false; }
+  grep -q "complete=10 " "$T/py.out"
+  grep -qE "client [0-9]+: too slow .*disconnecting" "$T/serve.log"
+  echo "peak RSS ${peak} kB" >&3
+  [ "$peak" -gt 0 ] && [ "$peak" -lt 65536 ]
+}
+
+@test "ws-serve: --slow-client drop keeps a stalled client connected, drops and counts its messages" {
+  start_serve --slow-client drop --max-queue 1000 --drain-timeout 3
+  py_clients --clients 2 --stall 1 --lines 50000 --timeout 60
+  wait_health '.clients == 3'
+  seq 1 50000 >&7
+  wait_health '.lines_in == 50000 and .dropped > 0 and .slow_disconnects == 0' 60
+  finish_serve 30
+  wait "$PY_PID" || { cat "$T/py.out"; false; }
+  grep -q "complete=2 " "$T/py.out"
+  grep -qE "client [0-9]+: too slow: dropping messages" "$T/serve.log"
+}
+
+@test "ws-serve: lines that are not UTF-8, too long, or (with --json) not JSON are skipped and counted" {
+  start_serve --json --max-line 20
+  cat_client a "ws://127.0.0.1:$PORT/"
+  wait_health '.clients == 1'
+  printf '{"n":1}\n\xff\xfe{"bad":1}\n{"n":2,"long":"xxxxxxxxxxxxxxxxxxx"}\nnot json\n{"n":3}\n' >&7
+  wait_health '.lines_in == 2 and .skipped == 3'
+  finish_serve
+  wait "${PIDS[0]}"
+  diff <(printf '{"n":1}\n{"n":3}\n') "$T/a.out"
+  grep -q "line 2: not valid UTF-8: skipped" "$T/serve.log"
+  grep -q "line 3: longer than 20 bytes: skipped" "$T/serve.log"
+  grep -q "line 4: not JSON" "$T/serve.log"
+}
+
+@test "ws-serve: without --json any UTF-8 line goes out as it is" {
+  start_serve
+  cat_client a "ws://127.0.0.1:$PORT/"
+  wait_health '.clients == 1'
+  printf 'not json\n{"n":1}\n' >&7
+  finish_serve
+  wait "${PIDS[0]}"
+  diff <(printf 'not json\n{"n":1}\n') "$T/a.out"
+}
+
+@test "ws-serve: --token: 401 without it; ?token= and Authorization: Bearer work; the page needs none" {
+  export WS_SERVE_TOKEN=s3cret
+  start_serve
+  unset WS_SERVE_TOKEN
+  run -3 timeout 10 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/"
+  [[ "$output" == *"refused the credentials (HTTP 401)"* ]]
+  run -3 timeout 10 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/?token=wrong"
+  run curl -s -o /dev/null -w '%{http_code}' -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+    -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+    "http://127.0.0.1:$PORT/"
+  [ "$output" = 401 ]
+  cat_client q "ws://127.0.0.1:$PORT/?token=s3cret"
+  cat_client h --header 'Authorization: Bearer s3cret' "ws://127.0.0.1:$PORT/"
+  wait_health '.clients == 2'
+  echo hello >&7
+  finish_serve
+  wait "${PIDS[0]}"
+  wait "${PIDS[1]}"
+  [ "$(cat "$T/q.out")" = hello ]
+  [ "$(cat "$T/h.out")" = hello ]
+  ! grep -q s3cret "$T/serve.log" "$T/q.err"
+}
+
+@test "ws-serve: --origin refuses browsers from other origins" {
+  start_serve --origin http://good.example
+  run curl -s -o /dev/null -w '%{http_code}' -H 'Origin: http://evil.example' \
+    -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "http://127.0.0.1:$PORT/"
+  [ "$output" = 403 ]
+  run curl -s -o /dev/null -w '%{http_code}' -H 'Origin: http://good.example' \
+    -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' --max-time 2 "http://127.0.0.1:$PORT/"
+  [ "$output" = 101 ]
+}
+
+@test "ws-serve: --history replays the last N lines to a new client; without it nothing old" {
+  start_serve --history 2
+  printf 'a\nb\nc\n' >&7
+  wait_health '.lines_in == 3'
+  cat_client h "ws://127.0.0.1:$PORT/"
+  wait_health '.clients == 1'
+  echo d >&7
+  finish_serve
+  wait "${PIDS[0]}"
+  diff <(printf 'b\nc\nd\n') "$T/h.out"
+}
+
+@test "ws-serve: a client gets only what arrives after it connected (no --history)" {
+  start_serve
+  printf 'a\nb\n' >&7
+  wait_health '.lines_in == 2'
+  cat_client n "ws://127.0.0.1:$PORT/"
+  wait_health '.clients == 1'
+  echo c >&7
+  finish_serve
+  wait "${PIDS[0]}"
+  diff <(echo c) "$T/n.out"
+}
+
+@test "ws-serve: static files from --root with their content types, never anything outside" {
+  mkdir -p "$T/site/css" "$T/site/sub"
+  echo '<p>overlay</p>' >"$T/site/index.html"
+  echo 'p{}' >"$T/site/css/a.css"
+  echo 'TOPSECRET' >"$T/secret.txt"
+  ln -s "$T/secret.txt" "$T/site/escape.txt"
+  start_serve --root "$T/site"
+  local u="http://127.0.0.1:$PORT"
+  run curl -s -w '\n%{http_code} %{content_type}' "$u/"
+  [[ "$output" == *"<p>overlay</p>"* ]] && [[ "$output" == *"200 text/html"* ]]
+  run curl -s -o /dev/null -w '%{http_code} %{content_type}' "$u/css/a.css"
+  [[ "$output" == "200 text/css"* ]]
+  run curl -s -o /dev/null -w '%{http_code}' "$u/nope.html"
+  [ "$output" = 404 ]
+  for path in /../secret.txt /css/../../secret.txt /%2e%2e/secret.txt /%2E%2E/secret.txt \
+              /css/%2e%2e/%2e%2e/secret.txt /..%2fsecret.txt /escape.txt "/$T/secret.txt" \
+              //etc/passwd /../../../../etc/passwd; do
+    run curl -s --path-as-is -w '\n%{http_code}' "$u$path"
+    [[ "$output" != *TOPSECRET* ]] && [[ "$output" != *root:* ]] || { echo "leak: $path"; false; }
+    [[ "${output##*$'\n'}" =~ ^40[34]$ ]] || { echo "$path: ${output##*$'\n'}"; false; }
+  done
+  run curl -s -o /dev/null -w '%{http_code}' -X POST "$u/index.html"
+  [[ "$output" =~ ^4 ]]
+}
+
+@test "ws-serve: a client killed mid-stream does not disturb the others" {
+  start_serve --drain-timeout 30
+  "$BIN/ws-cat" "ws://127.0.0.1:$PORT/" >"$T/victim.out" 2>/dev/null 3>&- 7>&- &
+  local victim=$!
+  PIDS+=($victim)
+  py_clients --clients 3 --lines 20000 --timeout 60
+  wait_health '.clients == 4'
+  seq 1 10000 >&7
+  wait_for_line "$T/victim.out" '^5000$' 20
+  kill -9 "$victim"
+  wait_health '.clients == 3'
+  seq 10001 20000 >&7
+  finish_serve 30
+  wait "$PY_PID" || { cat "$T/py.out"; false; }
+  grep -q "complete=3 " "$T/py.out"
+}
+
+@test "ws-serve: /healthz counts clients, lines in and frames sent" {
+  start_serve
+  cat_client a "ws://127.0.0.1:$PORT/"
+  cat_client b "ws://127.0.0.1:$PORT/"
+  wait_health '.clients == 2'
+  seq 1 10 >&7
+  wait_health '.lines_in == 10 and .frames_sent == 20 and .dropped == 0 and .skipped == 0'
+  finish_serve
+}
+
+@test "ws-serve: --relay writes client messages to stdout; without it they are ignored" {
+  start_serve --relay --keep-open
+  printf 'one\ntwo\n' | timeout 10 "$BIN/ws-cat" --send "ws://127.0.0.1:$PORT/" 3>&- 7>&-
+  wait_for_line "$T/serve.out" '^two$' 10
+  diff <(printf 'one\ntwo\n') "$T/serve.out"
+  kill -TERM "$SERVE_PID"
+  wait_pid "$SERVE_PID" 10
+  wait "$SERVE_PID"
+}
+
+@test "ws-serve: client messages are ignored without --relay" {
+  start_serve --keep-open
+  printf 'one\n' | timeout 10 "$BIN/ws-cat" --send "ws://127.0.0.1:$PORT/" 3>&- 7>&-
+  kill -TERM "$SERVE_PID"
+  wait_pid "$SERVE_PID" 10
+  wait "$SERVE_PID"
+  [ ! -s "$T/serve.out" ]
+}
+
+@test "ws-serve: --keep-open serves after the end of input until SIGTERM, then drains and exits 0" {
+  start_serve --keep-open --history 1
+  echo last >&7
+  exec 7>&-
+  wait_for_line "$T/serve.log" 'end of input' 10
+  kill -0 "$SERVE_PID"
+  cat_client late "ws://127.0.0.1:$PORT/"
+  wait_for_line "$T/late.out" '^last$' 10
+  kill -TERM "$SERVE_PID"
+  wait_pid "$SERVE_PID" 10
+  wait "$SERVE_PID"
+  wait "${PIDS[0]}"  # closed normally
+}
+
+@test "ws-serve: SIGTERM drains to the clients and exits 0 with input still open" {
+  start_serve
+  cat_client a "ws://127.0.0.1:$PORT/"
+  wait_health '.clients == 1'
+  seq 1 100 >&7
+  wait_health '.lines_in == 100'
+  kill -TERM "$SERVE_PID"
+  wait_pid "$SERVE_PID" 10
+  wait "$SERVE_PID"
+  wait "${PIDS[0]}"
+  diff <(seq 1 100) "$T/a.out"
+}
+
+@test "ws-serve: stdin's O_NONBLOCK is set while serving and cleared at exit" {
+  local flags
+  {
+    "$BIN/ws-serve" --listen 127.0.0.1:0 2>"$T/serve.log" 3>&- &
+    SERVE_PID=$!
+    PORT=$(listen_port "$T/serve.log")
+    flags=$(awk '/^flags:/ {print $2}' "/proc/$SERVE_PID/fdinfo/0")
+    echo "$flags" >"$T/during"
+    kill -TERM "$SERVE_PID"
+    wait "$SERVE_PID"
+    $PY -c 'import fcntl, os; print(fcntl.fcntl(0, fcntl.F_GETFL) & os.O_NONBLOCK)' >"$T/after"
+  } < <(sleep 30)
+  (( 8#$(cat "$T/during") & 04000 ))
+  [ "$(cat "$T/after")" = 0 ]
+}
+
+@test "ws-serve: usage errors exit 2 and print nothing on stdout" {
+  run --separate-stderr "$BIN/ws-serve" --listen nonsense
+  [ "$status" -eq 2 ] && [ -z "$output" ]
+  [[ "$stderr" == *"--listen"* ]]
+  run --separate-stderr "$BIN/ws-serve" --slow-client maybe
+  [ "$status" -eq 2 ] && [ -z "$output" ]
+  run --separate-stderr "$BIN/ws-serve" --root /nonexistent/dir
+  [ "$status" -eq 2 ] && [ -z "$output" ]
+  run --separate-stderr "$BIN/ws-serve" --tls-cert /etc/hostname
+  [ "$status" -eq 2 ] && [ -z "$output" ]
+}
+
+@test "ws-serve: a port in use is a runtime failure (exit 1)" {
+  start_serve
+  run --separate-stderr timeout 10 "$BIN/ws-serve" --listen "127.0.0.1:$PORT" </dev/null
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"cannot listen"* ]]
+}
