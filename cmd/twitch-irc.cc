@@ -59,7 +59,8 @@ int Run(const Options& o) {
     return kExitUsage;
   }
   if (!c.token.empty() && c.nick.empty()) {
-    LogError("--nick: required with a token (TWITCH_TOKEN or --token-file): the token owner's login");
+    LogError(
+        "--nick: required with a token (TWITCH_TOKEN or --token-file): the token owner's login");
     return kExitUsage;
   }
   return RunIrcClient(c);

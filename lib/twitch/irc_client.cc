@@ -203,7 +203,8 @@ int IrcClient::Run() {
     if (lws_service(context_.get(), 0) < 0) break;
   }
   SetStopWakeup(nullptr, nullptr);
-  for (lws_sorted_usec_list_t* s : {&timers_.connect, &timers_.join, &timers_.ping, &timers_.pong}) {
+  for (lws_sorted_usec_list_t* s :
+       {&timers_.connect, &timers_.join, &timers_.ping, &timers_.pong}) {
     lws_sul_cancel(s);
   }
   context_.reset();  // runs the CLOSED callback while |this| is alive
@@ -374,9 +375,8 @@ void IrcClient::OnNotice(const IrcMessage& msg) {
   if (ch && ch->state != ChannelState::kJoined && IsJoinRefusal(msg_id)) {
     ch->state = ChannelState::kRefused;
     LogError("#%s: refused: %s (%s)", ch->login.c_str(), text.c_str(), msg_id.c_str());
-    bool any_left = std::any_of(channels_.begin(), channels_.end(), [](const Channel& c) {
-      return c.state != ChannelState::kRefused;
-    });
+    bool any_left = std::any_of(channels_.begin(), channels_.end(),
+                                [](const Channel& c) { return c.state != ChannelState::kRefused; });
     if (!any_left) {
       LogError("every channel was refused");
       Stop(kExitFailure);
@@ -421,7 +421,8 @@ void IrcClient::OnJoin(const IrcMessage& msg) {
 void IrcClient::PaceJoins() {
   if (!logged_in_ || !wsi_) return;
   int64_t now = NowMillis();
-  while (!join_times_.empty() && now - join_times_.front() >= kJoinWindowMs) join_times_.pop_front();
+  while (!join_times_.empty() && now - join_times_.front() >= kJoinWindowMs)
+    join_times_.pop_front();
   for (Channel& c : channels_) {
     if (c.state != ChannelState::kPending) continue;
     if (join_times_.size() >= static_cast<size_t>(kJoinBurst)) {

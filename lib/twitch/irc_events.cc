@@ -24,9 +24,7 @@ std::string Str(const IrcMessage& msg, std::string_view key) {
   return IsValidUtf8(s) ? s : ToValidUtf8(s);
 }
 
-std::string Text(std::string_view s) {
-  return IsValidUtf8(s) ? std::string(s) : ToValidUtf8(s);
-}
+std::string Text(std::string_view s) { return IsValidUtf8(s) ? std::string(s) : ToValidUtf8(s); }
 
 bool ParseInt(std::string_view s, long long* out) {
   if (s.empty()) return false;
@@ -164,7 +162,7 @@ JsonPtr UserNotice(const IrcMessage& msg, std::string_view msg_id) {
 
 // "\x01ACTION waves\x01" (a /me message) → "waves".
 bool StripAction(std::string_view* text) {
-  constexpr std::string_view kAction = "\x01" "ACTION ";
+  constexpr std::string_view kAction = "\001ACTION ";
   if (text->substr(0, kAction.size()) != kAction) return false;
   text->remove_prefix(kAction.size());
   if (!text->empty() && text->back() == '\x01') text->remove_suffix(1);
@@ -221,8 +219,8 @@ JsonPtr MapEvent(const IrcMessage& msg, const IrcMapOptions& opts) {
   if (msg_id == "sharedchatnotice") {
     // A notice from another channel of a shared-chat session: the real kind is source-msg-id.
     std::string kind = Str(msg, "source-msg-id");
-    JsonPtr ev = kind.empty() || kind == "sharedchatnotice" ? Notice(msg, msg_id)
-                                                            : UserNotice(msg, kind);
+    JsonPtr ev =
+        kind.empty() || kind == "sharedchatnotice" ? Notice(msg, msg_id) : UserNotice(msg, kind);
     SetBool(ev.get(), "shared", true);
     return ev;
   }
@@ -244,7 +242,11 @@ std::string ToValidUtf8(std::string_view s) {
     // Longest valid sequence starting at i, checked with the project's validator.
     size_t len = 0;
     unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t want = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t want = c < 0x80           ? 1
+                  : (c >> 5) == 0x6  ? 2
+                  : (c >> 4) == 0xE  ? 3
+                  : (c >> 3) == 0x1E ? 4
+                                     : 0;
     if (want && i + want <= s.size() && IsValidUtf8(s.substr(i, want))) len = want;
     if (len) {
       out.append(s.substr(i, len));
@@ -291,13 +293,27 @@ void AppendJsonString(std::string_view s, std::string* out) {
     out->append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default: {
         char esc[8];
         snprintf(esc, sizeof esc, "\\u%04X", c);

@@ -74,11 +74,21 @@ std::string UnescapeTagValue(std::string_view escaped) {
     }
     if (++i == escaped.size()) break;  // dangling backslash: dropped
     switch (escaped[i]) {
-      case ':': out.push_back(';'); break;
-      case 's': out.push_back(' '); break;
-      case 'r': out.push_back('\r'); break;
-      case 'n': out.push_back('\n'); break;
-      default: out.push_back(escaped[i]); break;  // "\\" and any other "\x"
+      case ':':
+        out.push_back(';');
+        break;
+      case 's':
+        out.push_back(' ');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      default:
+        out.push_back(escaped[i]);
+        break;  // "\\" and any other "\x"
     }
   }
   return out;

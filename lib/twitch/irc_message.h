@@ -20,8 +20,8 @@ struct IrcMessage {
   std::vector<IrcTag> tags;  ///< in wire order; a repeated key is looked up as its last value;
                              ///< tags with an empty key or one outside printable ASCII are dropped
   bool has_source = false;
-  std::string_view source;   ///< without the leading ':'
-  std::string_view command;  ///< "PRIVMSG", "USERNOTICE", "001", ...
+  std::string_view source;               ///< without the leading ':'
+  std::string_view command;              ///< "PRIVMSG", "USERNOTICE", "001", ...
   std::vector<std::string_view> params;  ///< middles, then the trailing one (without its ':')
   bool has_trailing = false;             ///< the last param was given after " :"
 

@@ -4,8 +4,8 @@
 
 #include <cstddef>
 #include <string>
-#include <utility>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/json.h"
@@ -20,7 +20,8 @@ constexpr size_t kMaxIrcLine = 64 * 1024;
 class IrcEventWriter {
  public:
   /// |name| names the input in diagnostics ("-", a file, the server's host).
-  IrcEventWriter(const IrcMapOptions& opts, std::string name) : opts_(opts), name_(std::move(name)) {}
+  IrcEventWriter(const IrcMapOptions& opts, std::string name)
+      : opts_(opts), name_(std::move(name)) {}
 
   enum class Result {
     kOk,

@@ -86,7 +86,8 @@ TEST(IrcEvents, GoldenFiles) {
       }
       ApplyWildcards(want.get(), got[i].get());
       EXPECT_TRUE(json_equal(want.get(), got[i].get()))
-          << "record " << i + 1 << "\n want: " << expected[i] << "\n got:  " << JsonDump(got[i].get());
+          << "record " << i + 1 << "\n want: " << expected[i]
+          << "\n got:  " << JsonDump(got[i].get());
     }
   }
 }
@@ -134,7 +135,8 @@ TEST(IrcEvents, InvalidUtf8IsReplacedNotDropped) {
 }
 
 TEST(IrcEvents, UnknownUsernoticeIsANotice) {
-  JsonPtr ev = MapOne("@id=n1;msg-id=midnightsquid;room-id=1;tmi-sent-ts=5 :tmi.twitch.tv USERNOTICE #c");
+  JsonPtr ev =
+      MapOne("@id=n1;msg-id=midnightsquid;room-id=1;tmi-sent-ts=5 :tmi.twitch.tv USERNOTICE #c");
   ASSERT_TRUE(ev);
   EXPECT_EQ(JsonString(ev.get(), "type"), "notice");
   EXPECT_EQ(JsonString(ev.get(), "kind"), "midnightsquid");
