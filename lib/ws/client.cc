@@ -333,6 +333,13 @@ int Cat::OnConnection(struct lws* wsi, enum lws_callback_reasons reason, void* i
       wsi_ = nullptr;
       OnLost();
       return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+      // A connection killed during its handshake (--timeout) ends here without an error.
+      if (wsi == wsi_) {
+        wsi_ = nullptr;
+        OnLost();
+      }
+      return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
       OnWake();
       return 0;

@@ -1,0 +1,177 @@
+#!/usr/bin/env bats
+# ws-cat end to end: against ws-serve and against a scripted Python server (tests/fakes/ws_server.py).
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+  T=$BATS_TEST_TMPDIR
+  PIDS=()
+}
+
+teardown() {
+  exec 7>&- 2>/dev/null || true
+  local p
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
+
+# fake_server SCRIPT...: the scripted server in the background; sets PORT.
+fake_server() {
+  $PY "$FAKES/ws_server.py" "$@" >"$T/fake.out" 2>"$T/fake.log" 3>&- 7>&- &
+  PIDS+=($!)
+  PORT=$(listen_port "$T/fake.log")
+}
+
+# serve PORT ARGS...: ws-serve on PORT (0: a free one) reading $T/in through fd 7; sets SERVE_PID
+# and PORT.
+serve() {
+  local port=$1; shift
+  rm -f "$T/in" && mkfifo "$T/in"
+  "$BIN/ws-serve" --listen "127.0.0.1:$port" "$@" <"$T/in" 2>>"$T/serve.log" 3>&- &
+  SERVE_PID=$!
+  PIDS+=($SERVE_PID)
+  exec 7>"$T/in"
+  PORT=$(listen_port "$T/serve.log")
+}
+
+@test "ws-cat: prints each text message as one line, reassembles fragments, exits 0 on a normal close" {
+  fake_server text:one frag:tw,o, text:three
+  run --separate-stderr timeout 10 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/"
+  [ "$status" -eq 0 ]
+  [ "$output" = $'one\ntwo\nthree' ]
+}
+
+@test "ws-cat: binary messages are skipped with a warning" {
+  fake_server text:a binary:7 text:b
+  run --separate-stderr timeout 10 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/"
+  [ "$status" -eq 0 ]
+  [ "$output" = $'a\nb' ]
+  [[ "$stderr" == *"warning: binary message of 7 bytes: skipped"* ]]
+}
+
+@test "ws-cat: a close other than normal is a failure (exit 1) naming the code" {
+  fake_server text:a close:1011
+  run --separate-stderr timeout 10 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/"
+  [ "$status" -eq 1 ]
+  [ "$output" = a ]
+  [[ "$stderr" == *"closed by the server with 1011"* ]]
+}
+
+@test "ws-cat: --count N exits 0 after N messages; without it, it reads on" {
+  fake_server text:1 text:2 text:3 hold
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --count 2 "ws://127.0.0.1:$PORT/"
+  [ "$status" -eq 0 ]
+  [ "$output" = $'1\n2' ]
+  run --separate-stderr timeout 2 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/"
+  [ "$status" -eq 124 ]
+  [ "$output" = $'1\n2\n3' ]
+}
+
+@test "ws-cat: --send sends stdin lines, then closes normally at the end of input" {
+  fake_server --echo hold
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --send "ws://127.0.0.1:$PORT/" < <(printf 'x\ny\n')
+  [ "$status" -eq 0 ]
+  wait_for_line "$T/fake.out" '^y$' 5
+  diff <(printf 'x\ny\n') "$T/fake.out"
+}
+
+@test "ws-cat: an unreachable server is exit 1 with a clear message" {
+  fake_server hold
+  kill -9 "${PIDS[0]}"
+  wait "${PIDS[0]}" 2>/dev/null || true
+  run --separate-stderr timeout 10 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/"
+  [ "$status" -eq 1 ]
+  [ -z "$output" ]
+  [[ "$stderr" == "ws-cat: error: cannot connect to ws://127.0.0.1:$PORT/: "* ]]
+}
+
+@test "ws-cat: --timeout bounds the handshake and the silence after it" {
+  fake_server --silent-accept
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --timeout 1 "ws://127.0.0.1:$PORT/"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"no connection within 1s"* ]]
+  kill -9 "${PIDS[0]}"
+  fake_server text:hi hold
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --timeout 1 "ws://127.0.0.1:$PORT/"
+  [ "$status" -eq 1 ]
+  [ "$output" = hi ]
+  [[ "$stderr" == *"nothing received for 1s"* ]]
+}
+
+@test "ws-cat: a closed downstream (EPIPE) ends it cleanly with exit 0" {
+  serve 0
+  seq 1 100000 >&7 &
+  run bash -c "timeout 10 '$BIN/ws-cat' ws://127.0.0.1:$PORT/ 2>'$T/cat.err' 7>&- | head -1; echo \${PIPESTATUS[0]}"
+  [ "${lines[1]}" = 0 ]
+  ! grep -q error "$T/cat.err"
+}
+
+@test "ws-cat: --header adds handshake headers" {
+  serve 0 --token t0ken
+  timeout 10 "$BIN/ws-cat" -H 'Authorization: Bearer t0ken' -H 'X-Extra: 1' \
+    "ws://127.0.0.1:$PORT/" >"$T/out" 2>"$T/err" 3>&- 7>&- &
+  local c=$!
+  wait_for_line "$T/err" connected 10
+  echo hi >&7
+  exec 7>&-
+  wait "$c"
+  [ "$(cat "$T/out")" = hi ]
+  run --separate-stderr "$BIN/ws-cat" -H 'no colon here' "ws://127.0.0.1:$PORT/"
+  [ "$status" -eq 2 ]
+}
+
+@test "ws-cat: --reconnect survives a ws-serve restart" {
+  serve 0
+  timeout 30 "$BIN/ws-cat" --reconnect "ws://127.0.0.1:$PORT/" >"$T/out" 2>"$T/err" 3>&- 7>&- &
+  local c=$!
+  PIDS+=($c)
+  wait_for_line "$T/err" connected 10
+  echo before >&7
+  wait_for_line "$T/out" '^before$' 10
+  exec 7>&-
+  wait_pid "$SERVE_PID" 10
+  wait_for_line "$T/err" 'reconnecting in [0-9]+ ms' 10
+  mv "$T/serve.log" "$T/serve1.log"
+  serve "$PORT"
+  wait_for_line "$T/serve.log" 'client 1 .*connected; 1' 20
+  echo after >&7
+  wait_for_line "$T/out" '^after$' 10
+  kill -TERM "$c"
+  wait_pid "$c" 10
+  wait "$c"
+  diff <(printf 'before\nafter\n') "$T/out"
+}
+
+@test "ws-cat: without --reconnect, a server that goes away ends it" {
+  serve 0
+  timeout 30 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/" >"$T/out" 2>"$T/err" 3>&- 7>&- &
+  local c=$!
+  wait_for_line "$T/err" connected 10
+  kill -9 "$SERVE_PID"
+  wait_pid "$c" 10
+  run wait "$c"
+  [ "$status" -eq 1 ]
+}
+
+@test "ws-cat: wss:// with --cacert works; an untrusted certificate fails unless --insecure" {
+  command -v openssl >/dev/null || skip "no openssl"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+  serve 0 --keep-open --history 1 --tls-cert "$T/cert.pem" --tls-key "$T/key.pem"
+  echo secure >&7
+  wait_for_line "$T/serve.log" 'listening' 5
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 --cacert "$T/cert.pem" "wss://localhost:$PORT/"
+  [ "$status" -eq 0 ] && [ "$output" = secure ]
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 "wss://localhost:$PORT/"
+  [ "$status" -eq 1 ] && [ -z "$output" ]
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 --insecure "wss://localhost:$PORT/"
+  [ "$status" -eq 0 ] && [ "$output" = secure ]
+}
+
+@test "ws-cat: usage errors exit 2 with nothing on stdout" {
+  run --separate-stderr "$BIN/ws-cat" http://example.com/
+  [ "$status" -eq 2 ] && [ -z "$output" ]
+  [[ "$stderr" == *"not a ws:// or wss:// URL"* ]]
+  run --separate-stderr "$BIN/ws-cat"
+  [ "$status" -eq 2 ] && [ -z "$output" ]
+}
