@@ -29,7 +29,7 @@ teardown() {
 run_servitor() {
   env --default-signal=INT timeout 60 "$SERVITOR" "$@" >"$tmp/out" 2>"$tmp/err" &
   pid=$!
-  wait_for_line "$tmp/out" '^http://' 15 || { cat "$tmp/err" >&2; return 1; }
+  wait_for_line "$tmp/out" '^http://' 30 || { cat "$tmp/err" >&2; ps -ef --forest >&2; return 1; }
   url=$(head -1 "$tmp/out")
 }
 
@@ -55,6 +55,7 @@ stop_servitor() {
     echo "tests/node_modules/playwright-core is missing: run scripts/install-deps" >&2
     return 1
   }
+  rm -f "$ROOT"/tests/output/{theme-*,order-first-alert,markup-stays-text}.png
   run timeout 280 node --test "$ROOT/tests/browser/"
   echo "$output" | grep -E '^(not )?ok |^# (pass|fail)' >&2
   [ "$status" -eq 0 ]
@@ -137,49 +138,57 @@ time.sleep(60)' >"$tmp/port" &
   ! pgrep -f "twitch-trigger --random --repeat 0 --interval 0.1" >/dev/null
 }
 
-# A bin directory with the real ws-serve and stand-ins for the Twitch listeners, which record
-# their arguments and print one event every 0.1 s (bounded) until stopped.
+# stub_bin DIR: a bin directory with the real ws-serve and stand-ins for the Twitch listeners,
+# which record their arguments in DIR and print one event every 0.1 s (bounded) until stopped.
 stub_bin() {
-  mkdir -p "$tmp/bin"
-  ln -s "$BIN/ws-serve" "$tmp/bin/ws-serve"
-  local name
+  local dir=$1 name
+  mkdir -p "$dir"
+  ln -s "$BIN/ws-serve" "$dir/ws-serve"
   for name in twitch-irc twitch-eventsub; do
-    cat >"$tmp/bin/$name" <<EOF
+    cat >"$dir/$name" <<EOF
 #!/bin/bash
 trap 'exit 0' TERM
-echo "\$@" >"$tmp/$name.args"
+echo "\$@" >"$dir/$name.args"
 for i in \$(seq 1 600); do
   printf '{"v":1,"type":"follow","id":"$name-%d","source":"irc","at":"2026-03-01T18:04:12.551Z","user":{"login":"u"}}\n' "\$i"
   sleep 0.1
 done
 EOF
-    chmod +x "$tmp/bin/$name"
+    chmod +x "$dir/$name"
   done
 }
 
-@test "servitor CHANNEL: twitch-irc alone without twitch-auth; with a stored token, eventsub too" {
-  stub_bin
-  rm "$tmp/bin/twitch-eventsub"
+@test "servitor CHANNEL: twitch-irc alone without twitch-auth" {
+  stub_bin "$tmp/bin"
   export SERVITOR_BIN=$tmp/bin
   run_servitor --listen 127.0.0.1:0 chan_one chan_two
   timeout 15 "$BIN/ws-cat" --count 3 "ws://${url#http://}" >"$tmp/events"
   [ "$(jq -r '.id' "$tmp/events" | grep -c '^twitch-irc-')" -eq 3 ]
-  [ "$(cat "$tmp/twitch-irc.args")" = "chan_one chan_two" ]
+  [ "$(cat "$tmp/bin/twitch-irc.args")" = "chan_one chan_two" ]
+  [ ! -e "$tmp/bin/twitch-eventsub.args" ]
   grep -q 'no stored Twitch token' "$tmp/err"
+  local children
+  children=$(parts)
   stop_servitor INT
   [ "$status" -eq 0 ]
+  for c in $children; do ! kill -0 "$c" 2>/dev/null; done
+}
 
-  # Both twitch-auth (whose validate succeeds: a stored token) and twitch-eventsub exist.
-  stub_bin 2>/dev/null || true
+@test "servitor CHANNEL: with a token stored by twitch-auth, twitch-eventsub runs too" {
+  stub_bin "$tmp/bin"
+  # twitch-auth validate succeeds: a stored token.
   printf '#!/bin/sh\n[ "$1" = validate ] && exit 0\nexit 1\n' >"$tmp/bin/twitch-auth"
   chmod +x "$tmp/bin/twitch-auth"
+  export SERVITOR_BIN=$tmp/bin
   run_servitor --listen 127.0.0.1:0 chan_one
   timeout 15 "$BIN/ws-cat" --count 20 "ws://${url#http://}" >"$tmp/events"
   jq -r '.id' "$tmp/events" | grep -q '^twitch-eventsub-'
   jq -r '.id' "$tmp/events" | grep -q '^twitch-irc-'
-  [ "$(cat "$tmp/twitch-eventsub.args")" = "chan_one" ]
+  [ "$(cat "$tmp/bin/twitch-eventsub.args")" = "chan_one" ]
+  grep -q 'a stored Twitch token: twitch-eventsub runs too' "$tmp/err"
   local children
   children=$(parts)
+  [ "$(echo "$children" | wc -w)" -ge 4 ]
   stop_servitor INT
   [ "$status" -eq 0 ]
   for c in $children; do ! kill -0 "$c" 2>/dev/null; done
