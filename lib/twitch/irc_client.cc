@@ -174,6 +174,16 @@ int IrcClient::Run() {
     LogError("--url: %s: %s", opts_.url.c_str(), err.c_str());
     return kExitUsage;
   }
+  for (const std::string& c : opts_.channels) {
+    if (!IsTwitchLogin(NormalizeChannel(c))) {
+      LogError("CHANNEL '%s': not a Twitch login (letters, digits, '_')", c.c_str());
+      return kExitUsage;
+    }
+  }
+  if (!IsTwitchLogin(nick_)) {
+    LogError("--nick '%s': not a Twitch login (letters, digits, '_')", nick_.c_str());
+    return kExitUsage;
+  }
   if (channels_.empty()) {
     LogError("no channel to join");
     return kExitUsage;
@@ -547,6 +557,13 @@ std::string NormalizeChannel(const std::string& channel) {
   std::transform(login.begin(), login.end(), login.begin(),
                  [](unsigned char c) { return std::tolower(c); });
   return login;
+}
+
+bool IsTwitchLogin(const std::string& login) {
+  if (login.empty() || login.size() > 25) return false;
+  return std::all_of(login.begin(), login.end(), [](unsigned char c) {
+    return std::islower(c) || std::isdigit(c) || c == '_';
+  });
 }
 
 int RunIrcClient(const IrcClientOptions& opts) {

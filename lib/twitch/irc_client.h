@@ -32,3 +32,6 @@ int RunIrcClient(const IrcClientOptions& opts);
 
 /// "#Foo" → "foo": the channel login as Twitch spells it in JOIN.
 std::string NormalizeChannel(const std::string& channel);
+
+/// True if |login| (already lower case) can be a Twitch login: 1 to 25 of [a-z0-9_].
+bool IsTwitchLogin(const std::string& login);

@@ -79,6 +79,12 @@ stop_irc() {
   [ "$status" -eq 2 ] && [ -z "$output" ] && [[ "$stderr" == *"--url"* ]]
   run --separate-stderr timeout 20 "$BIN/twitch-irc" --no-such-option chan
   [ "$status" -eq 2 ] && [ -z "$output" ]
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" 'two words'
+  [ "$status" -eq 2 ] && [ -z "$output" ] && [[ "$stderr" == *"not a Twitch login"* ]]
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" 'a,b'
+  [ "$status" -eq 2 ] && [ -z "$output" ]
+  TWITCH_TOKEN=abc run --separate-stderr timeout 20 "$BIN/twitch-irc" --nick 'bad nick' chan
+  [ "$status" -eq 2 ] && [ -z "$output" ] && [[ "$stderr" == *"--nick"* ]]
   # A token without the login it belongs to.
   TWITCH_TOKEN=abc run --separate-stderr timeout 20 "$BIN/twitch-irc" chan
   [ "$status" -eq 2 ] && [ -z "$output" ] && [[ "$stderr" == *"--nick"* ]]
