@@ -134,7 +134,7 @@ class IrcClient {
   Timers timers_{};
   std::vector<Channel> channels_;
   std::deque<std::string> out_;
-  std::deque<int64_t> join_times_;  // when recent JOINs left, for the rate limit
+  JoinRateLimit join_limit_;
   uint16_t retry_count_ = 0;
   bool logged_in_ = false;
   bool close_now_ = false;      // close the connection at the next WRITEABLE
@@ -431,18 +431,15 @@ void IrcClient::OnJoin(const IrcMessage& msg) {
 void IrcClient::PaceJoins() {
   if (!logged_in_ || !wsi_) return;
   int64_t now = NowMillis();
-  while (!join_times_.empty() && now - join_times_.front() >= kJoinWindowMs)
-    join_times_.pop_front();
   for (Channel& c : channels_) {
     if (c.state != ChannelState::kPending) continue;
-    if (join_times_.size() >= static_cast<size_t>(kJoinBurst)) {
-      int64_t wait = join_times_.front() + kJoinWindowMs - now;
+    int64_t wait = join_limit_.WaitMs(now);
+    if (wait > 0) {
       LogDebug("join rate limit: next JOIN in %lld ms", static_cast<long long>(wait));
-      lws_sul_schedule(context_.get(), 0, &timers_.join, &IrcClient::JoinCb,
-                       std::max<int64_t>(wait, 1) * LWS_US_PER_MS);
+      lws_sul_schedule(context_.get(), 0, &timers_.join, &IrcClient::JoinCb, wait * LWS_US_PER_MS);
       return;
     }
-    join_times_.push_back(now);
+    join_limit_.Sent(now);
     c.state = ChannelState::kJoinSent;
     Send("JOIN #" + c.login);
   }
@@ -550,6 +547,14 @@ int IrcClient::Callback(lws* wsi, lws_callback_reasons reason, void*, void* in,
 }
 
 }  // namespace
+
+int64_t JoinRateLimit::WaitMs(int64_t now_ms) {
+  while (!sent_.empty() && now_ms - sent_.front() >= window_ms_) sent_.pop_front();
+  if (sent_.size() < static_cast<size_t>(burst_)) return 0;
+  return std::max<int64_t>(sent_.front() + window_ms_ - now_ms, 1);
+}
+
+void JoinRateLimit::Sent(int64_t now_ms) { sent_.push_back(now_ms); }
 
 std::string NormalizeChannel(const std::string& channel) {
   std::string login = channel;

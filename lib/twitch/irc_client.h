@@ -4,6 +4,8 @@
 // was away as a "gap" event per channel.
 #pragma once
 
+#include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,25 @@ struct IrcClientOptions {
 /// Joins at most this many channels per kJoinWindowMs (Twitch: 20 JOINs per 10 s).
 constexpr int kJoinBurst = 20;
 constexpr int kJoinWindowMs = 10000;
+
+/// Twitch's JOIN limit as a sliding window: at most |burst| JOINs in any |window_ms|, counted
+/// across reconnects (the limit is per user, not per connection).
+class JoinRateLimit {
+ public:
+  explicit JoinRateLimit(int burst = kJoinBurst, int64_t window_ms = kJoinWindowMs)
+      : burst_(burst), window_ms_(window_ms) {}
+
+  /// Milliseconds until the next JOIN may leave, at |now_ms| (0: at once).
+  int64_t WaitMs(int64_t now_ms);
+
+  /// Records a JOIN that left at |now_ms|.
+  void Sent(int64_t now_ms);
+
+ private:
+  int burst_;
+  int64_t window_ms_;
+  std::deque<int64_t> sent_;  // when the JOINs of the current window left
+};
 
 /// Runs until a stop signal (0), stdout's reader leaving (0), the credentials being rejected (3),
 /// a bad --url (2), or every channel being refused or stdout failing (1).
