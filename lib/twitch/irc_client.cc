@@ -25,6 +25,9 @@ namespace {
 // Reconnect delays; lws adds the jitter. Reset once a session logs in.
 const uint32_t kBackoffMs[] = {1000, 2000, 4000, 8000, 16000, 32000, 60000};
 
+// How long a JOIN may stay unanswered before it is reported.
+constexpr int kJoinAnswerMs = 10000;
+
 const lws_retry_bo_t kRetry = {
     kBackoffMs,
     static_cast<uint16_t>(sizeof kBackoffMs / sizeof kBackoffMs[0]),
@@ -46,6 +49,7 @@ struct Timers {
   lws_sorted_usec_list_t join;
   lws_sorted_usec_list_t ping;
   lws_sorted_usec_list_t pong;
+  lws_sorted_usec_list_t join_check;
   IrcClient* owner;
 };
 
@@ -94,7 +98,8 @@ class IrcClient {
   struct Channel {
     std::string login;
     ChannelState state = ChannelState::kPending;
-    int64_t gap_from = 0;  // ms since the epoch; 0: no gap to report at the next JOIN
+    int64_t gap_from = 0;   // ms since the epoch; 0: no gap to report at the next JOIN
+    int64_t join_sent = 0;  // when the unanswered JOIN left
   };
 
   bool ParseUrl(std::string* err);
@@ -119,6 +124,8 @@ class IrcClient {
   static void JoinCb(lws_sorted_usec_list_t* sul) noexcept;
   static void PingCb(lws_sorted_usec_list_t* sul) noexcept;
   static void PongCb(lws_sorted_usec_list_t* sul) noexcept;
+  static void JoinCheckCb(lws_sorted_usec_list_t* sul) noexcept;
+  void CheckJoins();
 
   IrcClientOptions opts_;
   IrcEventWriter writer_;
@@ -214,7 +221,7 @@ int IrcClient::Run() {
   }
   SetStopWakeup(nullptr, nullptr);
   for (lws_sorted_usec_list_t* s :
-       {&timers_.connect, &timers_.join, &timers_.ping, &timers_.pong}) {
+       {&timers_.connect, &timers_.join, &timers_.join_check, &timers_.ping, &timers_.pong}) {
     lws_sul_cancel(s);
   }
   context_.reset();  // runs the CLOSED callback while |this| is alive
@@ -441,7 +448,21 @@ void IrcClient::PaceJoins() {
     }
     join_limit_.Sent(now);
     c.state = ChannelState::kJoinSent;
+    c.join_sent = now;
+    lws_sul_schedule(context_.get(), 0, &timers_.join_check, &IrcClient::JoinCheckCb,
+                     kJoinAnswerMs * LWS_US_PER_MS);
     Send("JOIN #" + c.login);
+  }
+}
+
+// Twitch does not answer a JOIN to a channel that does not exist: say so rather than wait mutely.
+void IrcClient::CheckJoins() {
+  int64_t now = NowMillis();
+  for (const Channel& c : channels_) {
+    if (c.state == ChannelState::kJoinSent && now - c.join_sent >= kJoinAnswerMs) {
+      LogWarning("#%s: no answer to JOIN after %d s (does the channel exist?)", c.login.c_str(),
+                 kJoinAnswerMs / 1000);
+    }
   }
 }
 
@@ -472,6 +493,7 @@ void IrcClient::OnPongTimeout() {
 void IrcClient::OnClosed(const char* why) {
   wsi_ = nullptr;
   lws_sul_cancel(&timers_.join);
+  lws_sul_cancel(&timers_.join_check);
   lws_sul_cancel(&timers_.ping);
   lws_sul_cancel(&timers_.pong);
   out_.clear();
@@ -513,6 +535,10 @@ void IrcClient::JoinCb(lws_sorted_usec_list_t* sul) noexcept {
 
 void IrcClient::PingCb(lws_sorted_usec_list_t* sul) noexcept {
   Guarded("ping", [sul] { lws_container_of(sul, Timers, ping)->owner->OnPingTimer(); });
+}
+
+void IrcClient::JoinCheckCb(lws_sorted_usec_list_t* sul) noexcept {
+  Guarded("join", [sul] { lws_container_of(sul, Timers, join_check)->owner->CheckJoins(); });
 }
 
 void IrcClient::PongCb(lws_sorted_usec_list_t* sul) noexcept {

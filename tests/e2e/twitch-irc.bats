@@ -273,6 +273,16 @@ stop_irc() {
   [[ "$stderr" == *"every channel was refused"* ]]
 }
 
+@test "live: a JOIN that Twitch never answers is reported after 10 s, the rest goes on" {
+  start_fake events --ignore nosuchchannel
+  start_irc nosuchchannel maplecrate
+  wait_for_line "$OUT" '"type":"cheer"' 10
+  ! grep -q 'no answer to JOIN' "$ERR"
+  wait_for_line "$ERR" 'nosuchchannel: no answer to JOIN after 10 s' 15
+  stop_irc
+  ! grep -q 'maplecrate: no answer' "$ERR"
+}
+
 @test "live: a closed stdout ends the command cleanly (exit 0)" {
   start_fake flood
   run bash -c "timeout 20 '$BIN/twitch-irc' --url '$URL' --cacert '$BATS_FILE_TMPDIR/ca.pem' maplecrate 2>/dev/null | head -1 >/dev/null; echo \${PIPESTATUS[0]}"

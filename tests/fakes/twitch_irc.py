@@ -122,6 +122,9 @@ async def handler(ws, path=None):
                     await ws.send(welcome)  # several lines in one frame, as Twitch does
                 elif cmd == "JOIN":
                     chan = rest.lstrip("#")
+                    if chan in args.ignore:
+                        log(n, "!", f"JOIN #{chan} ignored")
+                        continue
                     if chan in args.refuse:
                         await ws.send(f"@msg-id=msg_channel_suspended :tmi.twitch.tv NOTICE #{chan} "
                                       ":This channel has been suspended.\r\n")
@@ -162,6 +165,7 @@ if __name__ == "__main__":
     p.add_argument("--scenario", default="events")
     p.add_argument("--expect-joins", type=int, default=1)
     p.add_argument("--refuse", action="append", default=[])
+    p.add_argument("--ignore", action="append", default=[], help="never answer JOINs of this")
     p.add_argument("--good-token", default="goodtoken")
     p.add_argument("--auth-failure", help="answer every NICK with this NOTICE text")
     args = p.parse_args()
