@@ -343,3 +343,14 @@ vmhwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
   [ "$status" -eq 1 ]
   [[ "$stderr" == *"cannot listen"* ]]
 }
+
+@test "ws-serve: without --root, / is the overlay page that comes with the toolkit" {
+  [ -f "$ROOT/overlay/index.html" ] || skip "no overlay/index.html"
+  start_serve
+  run curl -s -o "$T/page" -w '%{http_code} %{content_type}' "http://127.0.0.1:$PORT/"
+  [[ "$output" == "200 text/html"* ]]
+  cmp "$T/page" "$ROOT/overlay/index.html"
+  run curl -s -o /dev/null -w '%{http_code} %{content_type}' "http://127.0.0.1:$PORT/overlay.js"
+  [[ "$output" == "200 text/javascript"* ]]
+  finish_serve
+}
