@@ -133,19 +133,6 @@
     return applyParams(cfg);
   }
 
-  async function loadConfig() {
-    const cfg = merge({}, DEFAULTS);
-    const file = params.get('config') || 'config.json';
-    try {
-      const res = await fetch(file, {cache: 'no-store'});
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      merge(cfg, await res.json());
-    } catch (e) {
-      note(`config: ${file}: ${e.message}; using the built-in defaults`);
-    }
-    return applyParams(cfg);
-  }
-
   // ---- state ---------------------------------------------------------------------------------
 
   let config = merge({}, DEFAULTS);

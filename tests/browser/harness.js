@@ -25,10 +25,10 @@ function launchBrowser() {
 
 // Starts ws-serve on 127.0.0.1:port (0: a free port) serving the overlay; resolves when it has
 // logged "listening on HOST:PORT". Lines written with send() go to its stdin.
-function startServer({port = 0, args = [], env = {}} = {}) {
+function startServer({port = 0, args = [], env = {}, root = OVERLAY} = {}) {
   return new Promise((resolve, reject) => {
     const proc = spawn(path.join(BIN, 'ws-serve'),
-        ['--listen', `127.0.0.1:${port}`, '--root', OVERLAY, ...args],
+        ['--listen', `127.0.0.1:${port}`, '--root', root, ...args],
         {stdio: ['pipe', 'ignore', 'pipe'], env: {...process.env, ...env}});
     let log = '';
     let done = false;
@@ -168,5 +168,5 @@ function screenshotPath(name) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = {ROOT, BIN, launchBrowser, startServer, event, openOverlay, waitForAlerts,
+module.exports = {ROOT, BIN, OVERLAY, launchBrowser, startServer, event, openOverlay, waitForAlerts,
   alertsOf, oneAtATime, screenshotPath, sleep};

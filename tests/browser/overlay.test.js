@@ -3,6 +3,9 @@
 'use strict';
 
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const {test, before, after} = require('node:test');
 const h = require('./harness');
 
@@ -171,6 +174,45 @@ test('types switched off and amounts under the minimum are skipped; URL template
         '100 from Enough!', 'Big is raiding with 10 viewers!', '1000 from Last!']);
     });
 
+test('a duration per type, from the URL', {timeout: 30000}, async () => {
+  const s = await server();
+  const page = await overlay(s, 'duration=0.2&pause=0.05&raid.duration=1.2&mute=1');
+  s.send([h.event('follow', 'Quick'), h.event('raid', 'Long', {viewers: 50}),
+    h.event('follow', 'Quick2')]);
+  const alerts = h.alertsOf(await h.waitForAlerts(page, 3));
+  assert.deepEqual(alerts.map((a) => a.type), ['follow', 'raid', 'follow']);
+  assert.ok(alerts[1].shownMs >= 1190, `raid shown ${alerts[1].shownMs} ms`);
+  assert.ok(alerts[0].shownMs >= 190 && alerts[0].shownMs < alerts[1].shownMs);
+});
+
+test('config.json beside the page, ?config=FILE merged over it, URL parameters over both',
+    {timeout: 30000}, async () => {
+      // A copy of the overlay with its own config.json and an extra file.
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'overlay-'));
+      fs.cpSync(h.OVERLAY, root, {recursive: true});
+      const cfg = JSON.parse(fs.readFileSync(path.join(root, 'config.json'), 'utf8'));
+      cfg.types = ['raid', 'cheer'];
+      cfg.alerts.raid.text = 'RAID by {user}: {viewers}';
+      cfg.alerts.cheer.text = 'CHEER {bits}';
+      fs.writeFileSync(path.join(root, 'config.json'), JSON.stringify(cfg));
+      fs.writeFileSync(path.join(root, 'small.json'),
+          JSON.stringify({pause: 0.05, minBits: 10, alerts: {cheer: {message: 'says {message}'}}}));
+      try {
+        const s = await server({root});
+        const page = await overlay(s, 'config=small.json&duration=0.2&mute=1' +
+            '&raid.text=' + encodeURIComponent('{viewers} raiders with {user}'));
+        s.send([h.event('follow', 'NotShown'), h.event('cheer', 'Few', {bits: 5, message: 'a'}),
+          h.event('cheer', 'Many', {bits: 10, message: 'hi'}), h.event('raid', 'Rae', {viewers: 7})]);
+        await h.waitForAlerts(page, 2);
+        await h.sleep(400);
+        const alerts = h.alertsOf(await page.evaluate(() => window.__record));
+        assert.deepEqual(alerts.map((a) => [a.title, a.message]),
+            [['CHEER 10', 'says hi'], ['7 raiders with Rae', '']]);
+      } finally {
+        fs.rmSync(root, {recursive: true, force: true});
+      }
+    });
+
 test('the page reconnects after ws-serve restarts on the same port', {timeout: 45000},
     async () => {
       const first = await server();
@@ -232,15 +274,25 @@ test('the default theme: screenshots of alerts over a transparent background', {
         h.event('giftbomb', 'GenerousGamer', {count: 5, tier: '1000', group: 'shot'}),
         h.event('raid', 'NightOwlTV', {viewers: 128}),
       ];
+      await page.evaluate(() => { window.__images = []; });
       s.send(samples);
       for (const [i, e] of samples.entries()) {
         await page.waitForSelector(`.alert[data-id="${e.id}"]`, {timeout: 10000});
         await h.sleep(600);  // past the entry animation
+        await page.evaluate(() => {
+          const img = document.querySelector('.alert .alert__image');
+          if (img && img.complete && img.naturalWidth > 0) {
+            window.__images.push(img.getAttribute('src'));
+          }
+        });
         await page.screenshot({path: h.screenshotPath(`theme-${i + 1}-${e.type}.png`),
           omitBackground: true});
       }
       const alerts = h.alertsOf(await h.waitForAlerts(page, 3));
       assert.deepEqual(alerts.map((a) => a.type), ['cheer', 'giftbomb', 'raid']);
+      // Each showed its image (an image that fails to load is removed from the card).
+      const images = await page.evaluate(() => window.__images);
+      assert.deepEqual(images, ['img/gem.svg', 'img/gift.svg', 'img/raid.svg']);
       // The images of the default configuration load (a failed one is removed from the card).
       assert.deepEqual(page.errors, []);
     });
