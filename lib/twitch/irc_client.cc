@@ -515,39 +515,58 @@ void IrcClient::OnClosed(const char* why) {
   ScheduleConnect(false);
 }
 
-// Runs |f| for a C callback: no exception may cross into lws.
+// Runs |f| for a C callback: no exception may cross into lws. Returns what |f| returns, or -1
+// (close this connection) after an exception.
 template <typename F>
-void Guarded(const char* what, F&& f) noexcept {
+int Guarded(const char* what, F&& f) noexcept {
   try {
-    f();
+    return f();
   } catch (const std::exception& e) {
     LogError("%s: %s", what, e.what());
+  } catch (...) {
+    LogError("%s: unexpected exception", what);
   }
+  return -1;
 }
 
 void IrcClient::ConnectCb(lws_sorted_usec_list_t* sul) noexcept {
-  Guarded("connect", [sul] { lws_container_of(sul, Timers, connect)->owner->Connect(); });
+  Guarded("connect", [sul] {
+    lws_container_of(sul, Timers, connect)->owner->Connect();
+    return 0;
+  });
 }
 
 void IrcClient::JoinCb(lws_sorted_usec_list_t* sul) noexcept {
-  Guarded("join", [sul] { lws_container_of(sul, Timers, join)->owner->PaceJoins(); });
+  Guarded("join", [sul] {
+    lws_container_of(sul, Timers, join)->owner->PaceJoins();
+    return 0;
+  });
 }
 
 void IrcClient::PingCb(lws_sorted_usec_list_t* sul) noexcept {
-  Guarded("ping", [sul] { lws_container_of(sul, Timers, ping)->owner->OnPingTimer(); });
+  Guarded("ping", [sul] {
+    lws_container_of(sul, Timers, ping)->owner->OnPingTimer();
+    return 0;
+  });
 }
 
 void IrcClient::JoinCheckCb(lws_sorted_usec_list_t* sul) noexcept {
-  Guarded("join", [sul] { lws_container_of(sul, Timers, join_check)->owner->CheckJoins(); });
+  Guarded("join", [sul] {
+    lws_container_of(sul, Timers, join_check)->owner->CheckJoins();
+    return 0;
+  });
 }
 
 void IrcClient::PongCb(lws_sorted_usec_list_t* sul) noexcept {
-  Guarded("pong", [sul] { lws_container_of(sul, Timers, pong)->owner->OnPongTimeout(); });
+  Guarded("pong", [sul] {
+    lws_container_of(sul, Timers, pong)->owner->OnPongTimeout();
+    return 0;
+  });
 }
 
 int IrcClient::Callback(lws* wsi, lws_callback_reasons reason, void*, void* in,
                         size_t len) noexcept {
-  try {
+  return Guarded("irc", [=] {
     auto* self = static_cast<IrcClient*>(lws_context_user(lws_get_context(wsi)));
     if (!self) return 0;
     switch (reason) {
@@ -566,10 +585,7 @@ int IrcClient::Callback(lws* wsi, lws_callback_reasons reason, void*, void* in,
       default:
         return 0;
     }
-  } catch (const std::exception& e) {
-    LogError("irc: %s", e.what());
-    return -1;
-  }
+  });
 }
 
 }  // namespace
