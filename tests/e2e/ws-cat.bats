@@ -122,7 +122,8 @@ serve() {
 
 @test "ws-cat: --reconnect survives a ws-serve restart" {
   serve 0
-  timeout 30 "$BIN/ws-cat" --reconnect "ws://127.0.0.1:$PORT/" >"$T/out" 2>"$T/err" 3>&- 7>&- &
+  # Not under timeout(1), which would pass our SIGTERM on twice (to the child and its group).
+  "$BIN/ws-cat" --reconnect "ws://127.0.0.1:$PORT/" >"$T/out" 2>"$T/err" 3>&- 7>&- &
   local c=$!
   PIDS+=($c)
   wait_for_line "$T/err" connected 10
@@ -138,7 +139,7 @@ serve() {
   wait_for_line "$T/out" '^after$' 10
   kill -TERM "$c"
   wait_pid "$c" 10
-  wait "$c"
+  wait "$c" || { cat "$T/err"; false; }
   diff <(printf 'before\nafter\n') "$T/out"
 }
 
