@@ -53,11 +53,17 @@
 
   function isObject(x) { return x !== null && typeof x === 'object' && !Array.isArray(x); }
 
+  // Keys never merged: through them a file or URL could reach Object.prototype.
+  const UNSAFE_KEYS = ['__proto__', 'constructor', 'prototype'];
+
   // Merges `over` into `base` (objects recursively, everything else replaced); returns base.
   function merge(base, over) {
     if (!isObject(over)) return base;
     for (const [k, v] of Object.entries(over)) {
-      if (isObject(v) && isObject(base[k])) merge(base[k], v);
+      if (UNSAFE_KEYS.includes(k)) continue;
+      if (isObject(v) && Object.prototype.hasOwnProperty.call(base, k) && isObject(base[k])) {
+        merge(base[k], v);
+      }
       else base[k] = isObject(v) ? merge({}, v) : v;
     }
     return base;
@@ -96,8 +102,9 @@
       if (dot <= 0) continue;
       const type = key.slice(0, dot);
       const sub = key.slice(dot + 1);
-      if (!ALERT_KEYS.includes(sub)) continue;
-      const a = cfg.alerts[type] || (cfg.alerts[type] = {});
+      if (!ALERT_KEYS.includes(sub) || !/^[a-z]+$/.test(type)) continue;
+      if (!isObject(cfg.alerts[type])) cfg.alerts[type] = {};
+      const a = cfg.alerts[type];
       if (sub === 'duration' || sub === 'volume') {
         const n = Number(value);
         if (Number.isFinite(n) && n >= 0) a[sub] = n;
@@ -222,7 +229,21 @@
 
   // ---- the queue -----------------------------------------------------------------------------
 
-  function alertConfig(type) { return config.alerts[type] || {}; }
+  function alertConfig(type) {
+    const a = Object.prototype.hasOwnProperty.call(config.alerts, type) ? config.alerts[type] : null;
+    return isObject(a) ? a : {};
+  }
+
+  // A number of seconds (or a volume) from the configuration: `value` if it is one, else `fallback`.
+  function num(value, fallback) {
+    const n = Number(value);
+    return value !== undefined && value !== null && value !== '' && Number.isFinite(n) && n >= 0 ?
+        n : fallback;
+  }
+
+  function template(value, fallback) {
+    return value === undefined || value === null ? fallback : String(value);
+  }
   function enabled(type) { return config.types.includes(type); }
 
   function remember(id) {
@@ -302,7 +323,7 @@
     if (busy || queue.length === 0) return;
     const head = queue[0];
     if (head.group !== undefined && head.bomb === null) {
-      const wait = head.firstSeen + config.giftHold * 1000 - performance.now();
+      const wait = head.firstSeen + num(config.giftHold, 2) * 1000 - performance.now();
       if (wait > 0) {
         if (holdTimer === null) {
           holdTimer = setTimeout(() => { holdTimer = null; pump(); }, wait);
@@ -311,7 +332,17 @@
       }
     }
     queue.shift();
-    show(head);
+    try {
+      show(head);
+    } catch (e) {
+      // A configuration value that breaks an alert must not stall the queue behind it.
+      note(`alert: ${e.message}`);
+      if (currentEl !== null) currentEl.remove();
+      busy = false;
+      current = null;
+      currentEl = null;
+      setTimeout(pump, 0);
+    }
   }
 
   // The type an entry is shown as: a group without its giftbomb and with one gift is a subgift.
@@ -361,9 +392,9 @@
     if (currentEl === null) return;
     const msg = currentEl.querySelector('.alert__message');
     const a = alertConfig('giftbomb');
-    if (msg === null || a.message === undefined) return;
+    if (msg === null) return;
     msg.textContent = '';
-    msg.hidden = !fill(msg, a.message, values(entry));
+    msg.hidden = !fill(msg, template(a.message, '{message}'), values(entry));
   }
 
   function show(entry) {
@@ -377,8 +408,8 @@
       return;
     }
     const a = alertConfig(type);
-    const duration = Math.max(0, Number(a.duration !== undefined ? a.duration : config.duration));
-    const volume = Number(a.volume !== undefined ? a.volume : 1) * config.volume;
+    const duration = num(a.duration, num(config.duration, 5));
+    const volume = num(a.volume, 1) * num(config.volume, 1);
     const vals = values(entry);
     const anim = Math.min(600, (duration * 1000) / 4);
 
@@ -387,14 +418,14 @@
     el.dataset.type = type;
     if (ev.id !== undefined) el.dataset.id = String(ev.id);
     el.style.setProperty('--anim', `${anim}ms`);
-    if (a.image) el.append(media(a.image, 'alert__image'));
+    if (a.image) el.append(media(String(a.image), 'alert__image'));
     const title = document.createElement('h1');
     title.className = 'alert__title';
-    fill(title, a.text !== undefined ? a.text : '{user}', vals);
+    fill(title, template(a.text, '{user}'), vals);
     el.append(title);
     const msg = document.createElement('p');
     msg.className = 'alert__message';
-    msg.hidden = !fill(msg, a.message !== undefined ? a.message : '{message}', vals);
+    msg.hidden = !fill(msg, template(a.message, '{message}'), vals);
     el.append(msg);
 
     busy = true;
@@ -403,7 +434,7 @@
     stage.append(el);
     counts.shown++;
     track(ev, `shown as ${type}`);
-    const audio = playSound(a.sound, volume);
+    const audio = a.sound ? playSound(String(a.sound), volume) : null;
 
     setTimeout(() => el.classList.add('is-leaving'), Math.max(0, duration * 1000 - anim));
     setTimeout(() => {
@@ -411,7 +442,7 @@
       if (audio !== null) audio.pause();
       current = null;
       currentEl = null;
-      setTimeout(() => { busy = false; pump(); }, config.pause * 1000);
+      setTimeout(() => { busy = false; pump(); }, num(config.pause, 1) * 1000);
     }, duration * 1000);
   }
 
@@ -467,13 +498,19 @@
           counts.invalid++;
           continue;
         }
-        handleEvent(ev);
+        try {
+          handleEvent(ev);
+        } catch (e) {
+          note(`event: ${e.message}`);
+        }
       }
       render();
     });
     ws.addEventListener('close', (e) => {
-      const base = config.reconnectMin * 1000 * 2 ** Math.min(attempts, 16);
-      const delay = Math.min(config.reconnectMax * 1000, base) * (0.5 + Math.random() / 2);
+      const min = Math.max(0.05, num(config.reconnectMin, 0.5));
+      const max = Math.max(min, num(config.reconnectMax, 10));
+      const delay = Math.min(max, min * 2 ** Math.min(attempts, 16)) * 1000 *
+          (0.5 + Math.random() / 2);
       attempts++;
       note(`stream closed (${e.code}); reconnecting in ${(delay / 1000).toFixed(1)} s`);
       setConnection('closed');

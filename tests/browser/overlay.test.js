@@ -174,6 +174,30 @@ test('types switched off and amounts under the minimum are skipped; URL template
         '100 from Enough!', 'Big is raiding with 10 viewers!', '1000 from Last!']);
     });
 
+test('bad lines and odd events are counted and skipped; the queue goes on', {timeout: 30000},
+    async () => {
+      const s = await server();
+      const page = await overlay(s, 'duration=0.2&pause=0.05&mute=1&types=follow,cheer' +
+          '&__proto__.text=polluted&constructor.text=polluted');
+      s.send([
+        'not json at all',
+        '[1, 2, 3]',
+        '{"v":1,"id":"no-type"}',
+        {v: 1, type: 'cheer', id: 'odd-1', user: 'just a string', bits: 'lots', message: 42},
+        {v: 1, type: 'follow', id: 'odd-2', user: {login: 'loginonly'}},
+        h.event('follow', 'Fine'),
+      ]);
+      await h.waitForAlerts(page, 2);
+      await h.sleep(300);
+      const alerts = h.alertsOf(await page.evaluate(() => window.__record));
+      assert.deepEqual(alerts.map((a) => a.title),
+          ['loginonly is now following!', 'Fine is now following!']);
+      const counts = await page.evaluate(() => window.__overlay.counts);
+      assert.equal(counts.invalid, 3);
+      assert.equal(counts.skipped, 1);  // the cheer of "lots" bits is under minBits
+      assert.equal(await page.evaluate(() => ({}).text), undefined);
+    });
+
 test('a duration per type, from the URL', {timeout: 30000}, async () => {
   const s = await server();
   const page = await overlay(s, 'duration=0.2&pause=0.05&raid.duration=1.2&mute=1');
