@@ -65,6 +65,7 @@ stop_irc() {
   for opt in $(echo "$output" | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
     grep -qF -- "$opt" "$ROOT/man/twitch-irc.1.scd" || { echo "missing $opt"; false; }
   done
+  scdoc < "$ROOT/man/twitch-irc.1.scd" > /dev/null
   run timeout 20 "$BIN/twitch-irc" --version
   [ "$status" -eq 0 ]
   [[ "$output" == "twitch-irc "* ]]
