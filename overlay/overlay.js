@@ -299,7 +299,8 @@
       return;
     }
     let entry = groups.get(group);
-    if (entry === undefined) {
+    const created = entry === undefined;
+    if (created) {
       entry = {group, bomb: null, gifts: [], firstSeen: performance.now(), done: false};
       groups.set(group, entry);
       if (groups.size > MAX_GROUPS) groups.delete(groups.keys().next().value);
@@ -314,7 +315,7 @@
       entry.gifts.push(ev);
       if (entry === current) refreshGroup(entry);
     }
-    track(ev, entry.done ? 'folded (shown)' : 'folded');
+    track(ev, created ? 'queued (gift bomb)' : `folded${entry.done ? ' (shown)' : ''}`);
     pump();
   }
 
