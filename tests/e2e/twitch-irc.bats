@@ -229,9 +229,13 @@ stop_irc() {
 @test "live: the same link with PONGs stays up" {
   start_fake events
   start_irc --ping-interval 1 --pong-timeout 1 maplecrate
-  sleep 3.5
+  local n=200
+  while [ "$(grep -c '^1> PING' "$FLOG" 2>/dev/null)" -lt 3 ] && [ $n -gt 0 ]; do
+    sleep 0.05
+    n=$((n - 1))
+  done
   stop_irc
-  [ "$(grep -c '^1> PING' "$FLOG")" -ge 2 ]
+  [ "$(grep -c '^1> PING' "$FLOG")" -ge 3 ]
   ! grep -q '^2!' "$FLOG"
   ! grep -q 'no PONG' "$ERR"
 }
