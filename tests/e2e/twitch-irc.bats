@@ -230,7 +230,7 @@ stop_irc() {
   start_fake events
   start_irc --ping-interval 1 --pong-timeout 1 maplecrate
   local n=200
-  while [ "$(grep -c '^1> PING' "$FLOG" 2>/dev/null)" -lt 3 ] && [ $n -gt 0 ]; do
+  while [ "$(cat "$FLOG" 2>/dev/null | grep -c '^1> PING')" -lt 3 ] && [ $n -gt 0 ]; do
     sleep 0.05
     n=$((n - 1))
   done
