@@ -233,3 +233,48 @@ EOF
   [ "$status" -eq 0 ]
   for c in $children; do ! kill -0 "$c" 2>/dev/null; done
 }
+
+# fake_checkout DIR MAKE_STATUS: a copy of servitor in a tree whose install-deps and Makefile
+# are stand-ins: they record that they ran, print noise, and make "builds" build/bin from $BIN.
+fake_checkout() {
+  local dir=$1 make_status=$2
+  mkdir -p "$dir/scripts"
+  cp "$SERVITOR" "$dir/scripts/servitor"
+  ln -s "$ROOT/overlay" "$dir/overlay"
+  printf '#!/bin/sh\necho ran >"%s/deps.ran"\necho "install-deps noise"\n' "$dir" >"$dir/scripts/install-deps"
+  chmod +x "$dir/scripts/install-deps"
+  cat >"$dir/Makefile" <<EOF
+all:
+	@echo ran >"$dir/make.ran"
+	@echo "make noise"
+	@mkdir -p build/bin && ln -sf "$BIN/ws-serve" "$BIN/twitch-trigger" build/bin/
+	@exit $make_status
+EOF
+}
+
+@test "servitor: installs and builds quietly first, unless SERVITOR_BIN is set; a failed build exits 1" {
+  unset SERVITOR_BIN
+  fake_checkout "$tmp/tree" 0
+  SERVITOR=$tmp/tree/scripts/servitor
+  run_servitor --demo --listen 127.0.0.1:0
+  [ -e "$tmp/tree/deps.ran" ] && [ -e "$tmp/tree/make.ran" ]
+  ! grep -q noise "$tmp/out" "$tmp/err"
+  timeout 10 curl -fsS "$url" >/dev/null
+  stop_servitor INT
+  [ "$status" -eq 0 ]
+
+  # With SERVITOR_BIN, nothing is installed or built.
+  rm "$tmp/tree/deps.ran" "$tmp/tree/make.ran"
+  SERVITOR_BIN=$BIN run_servitor --demo --listen 127.0.0.1:0
+  stop_servitor INT
+  [ "$status" -eq 0 ]
+  [ ! -e "$tmp/tree/deps.ran" ] && [ ! -e "$tmp/tree/make.ran" ]
+
+  # A failing build: its log's tail on stderr, exit 1, nothing on stdout.
+  fake_checkout "$tmp/broken" 1
+  run --separate-stderr timeout 30 "$tmp/broken/scripts/servitor" --demo --listen 127.0.0.1:0
+  [ "$status" -eq 1 ]
+  [ -z "$output" ]
+  [[ $stderr == *"make noise"* ]]
+  [[ $stderr == *"servitor: error: install or build failed"* ]]
+}
