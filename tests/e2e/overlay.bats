@@ -39,6 +39,17 @@ parts() {
   pgrep -P "$(pgrep -P "$pid" | head -1)"
 }
 
+# gone PID...: fails, naming it, if any of the processes still runs.
+gone() {
+  local c
+  for c in "$@"; do
+    if kill -0 "$c" 2>/dev/null; then
+      echo "process $c ($(cat "/proc/$c/comm" 2>/dev/null)) still runs" >&2
+      return 1
+    fi
+  done
+}
+
 # stop_servitor SIGNAL: signals the script (not `timeout`), waits; sets status.
 stop_servitor() {
   local script
@@ -103,8 +114,8 @@ stop_servitor() {
   [ "$(echo "$children" | wc -w)" -ge 3 ]
   stop_servitor INT
   [ "$status" -eq 0 ]
-  for c in $children; do ! kill -0 "$c" 2>/dev/null; done
-  ! timeout 5 curl -fsS "$url" >/dev/null 2>&1
+  gone $children
+  run ! timeout 5 curl -fsS "$url"
   grep -q 'servitor: info: stopping' "$tmp/err"
 }
 
@@ -118,7 +129,7 @@ stop_servitor() {
   children=$(parts)
   stop_servitor TERM
   [ "$status" -eq 0 ]
-  for c in $children; do ! kill -0 "$c" 2>/dev/null; done
+  gone $children
   [ ! -s "$tmp/err" ]
 }
 
@@ -135,7 +146,7 @@ time.sleep(60)' >"$tmp/port" &
   [ "$status" -eq 1 ]
   [ -z "$output" ]
   [[ $stderr == *"servitor: error:"* ]]
-  ! pgrep -f "twitch-trigger --random --repeat 0 --interval 0.1" >/dev/null
+  run ! pgrep -f "twitch-trigger --random --repeat 0 --interval 0.1"
 }
 
 # stub_bin DIR: a bin directory with the real ws-serve and stand-ins for the Twitch listeners,
@@ -171,7 +182,7 @@ EOF
   children=$(parts)
   stop_servitor INT
   [ "$status" -eq 0 ]
-  for c in $children; do ! kill -0 "$c" 2>/dev/null; done
+  gone $children
 }
 
 @test "servitor CHANNEL: with a token stored by twitch-auth, twitch-eventsub runs too" {
@@ -191,7 +202,7 @@ EOF
   [ "$(echo "$children" | wc -w)" -ge 4 ]
   stop_servitor INT
   [ "$status" -eq 0 ]
-  for c in $children; do ! kill -0 "$c" 2>/dev/null; done
+  gone $children
 }
 
 @test "servitor CHANNEL: twitch-irc failing ends servitor with status 1" {
@@ -209,7 +220,7 @@ EOF
 
 @test "servitor --broker: the stream goes through RabbitMQ (amqp-pub, amqp-sub) to ws-serve" {
   [ -x "$ROOT/tests/rabbitmq" ] || skip "no tests/rabbitmq"
-  [ -x "$BIN/amqp-pub" ] && [ -x "$BIN/amqp-sub" ] || skip "amqp-pub or amqp-sub not built"
+  if [ ! -x "$BIN/amqp-pub" ] || [ ! -x "$BIN/amqp-sub" ]; then skip "amqp-pub or amqp-sub not built"; fi
   chmod 755 "$tmp"  # the node runs as the rabbitmq user
   rmq=$tmp/rabbitmq
   timeout 90 "$ROOT/tests/rabbitmq" start "$rmq" >"$tmp/rmq.env"
@@ -231,7 +242,7 @@ EOF
   [ "$(echo "$children" | wc -w)" -ge 5 ]
   stop_servitor INT
   [ "$status" -eq 0 ]
-  for c in $children; do ! kill -0 "$c" 2>/dev/null; done
+  gone $children
 }
 
 # fake_checkout DIR MAKE_STATUS: a copy of servitor in a tree whose install-deps and Makefile
@@ -257,8 +268,9 @@ EOF
   fake_checkout "$tmp/tree" 0
   SERVITOR=$tmp/tree/scripts/servitor
   run_servitor --demo --listen 127.0.0.1:0
-  [ -e "$tmp/tree/deps.ran" ] && [ -e "$tmp/tree/make.ran" ]
-  ! grep -q noise "$tmp/out" "$tmp/err"
+  [ -e "$tmp/tree/deps.ran" ]
+  [ -e "$tmp/tree/make.ran" ]
+  run ! grep -q noise "$tmp/out" "$tmp/err"
   timeout 10 curl -fsS "$url" >/dev/null
   stop_servitor INT
   [ "$status" -eq 0 ]
@@ -268,7 +280,8 @@ EOF
   SERVITOR_BIN=$BIN run_servitor --demo --listen 127.0.0.1:0
   stop_servitor INT
   [ "$status" -eq 0 ]
-  [ ! -e "$tmp/tree/deps.ran" ] && [ ! -e "$tmp/tree/make.ran" ]
+  [ ! -e "$tmp/tree/deps.ran" ]
+  [ ! -e "$tmp/tree/make.ran" ]
 
   # A failing build: its log's tail on stderr, exit 1, nothing on stdout.
   fake_checkout "$tmp/broken" 1
