@@ -153,6 +153,28 @@ test('a gift bomb is one alert, whichever order its events arrive in', {timeout:
       assert.equal(alerts[0].finalMessage, 'R1, R2, R3');  // folded in while on screen
     });
 
+test('anonymous acts read as the configured name; tiers read as words', {timeout: 30000},
+    async () => {
+      const s = await server();
+      const page = await overlay(s, 'duration=0.2&pause=0.05&mute=1');
+      s.send([
+        h.event('giftbomb', null, {anonymous: true, count: 10, tier: '3000', group: 'anon'}),
+        h.event('cheer', null, {anonymous: true, bits: 300, message: ''}),
+        h.event('sub', 'Primer', {tier: 'prime', months: 1, gifted: false}),
+        h.event('sub', 'Gifted', {tier: '2000', months: 1, gifted: true}),  // its gift was shown
+        h.event('subgift', 'Giver', {recipient: {login: 'r', name: 'Recv'}, tier: '2000'}),
+      ]);
+      await h.waitForAlerts(page, 4);
+      await h.sleep(400);
+      const alerts = h.alertsOf(await page.evaluate(() => window.__record));
+      assert.deepEqual(alerts.map((a) => a.title), [
+        'Anonymous is gifting 10 subs!',
+        'Anonymous cheered 300 bits!',
+        'Primer subscribed with Prime!',
+        'Giver gifted a Tier 2 sub to Recv!',
+      ]);
+    });
+
 test('types switched off and amounts under the minimum are skipped; URL templates apply',
     {timeout: 30000}, async () => {
       const s = await server();
