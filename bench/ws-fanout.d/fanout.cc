@@ -20,7 +20,8 @@
 //       a trivial broadcast server for calibrating the receivers: stdin lines
 //       framed in bulk, one write per client per read of stdin; with
 //       --per-message 1, one send() per frame per client, as the servers
-//       under test do (the receivers then read small segments).
+//       under test do (the receivers then read small segments). TCP_NODELAY
+//       on every socket, as lws, node ws and asyncio set it.
 //
 // Every loop is bounded by a count or a deadline.
 #include <arpa/inet.h>
@@ -517,6 +518,7 @@ struct Peer {
   int fd = -1;
   bool open = false;
   bool watch_out = false;  // EPOLLOUT is registered
+  size_t chunk = 0;        // most bytes per send(); 0: no limit
   std::string in, out;
   size_t off = 0;
 };
@@ -540,8 +542,9 @@ void Watch(int ep, int fd, uint32_t events, uint64_t key, int op) {
 // Writes what it can; watches EPOLLOUT while something is left.
 void Flush(int ep, Peer* p, uint64_t key) {
   while (p->off < p->out.size()) {
-    ssize_t w = send(p->fd, p->out.data() + p->off, p->out.size() - p->off,
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    size_t n = p->out.size() - p->off;
+    if (p->chunk != 0 && n > p->chunk) n = p->chunk;
+    ssize_t w = send(p->fd, p->out.data() + p->off, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w <= 0) break;
     p->off += size_t(w);
   }
@@ -585,6 +588,8 @@ int Blast(const std::map<std::string, std::string>& a) {
       if (k == kListen) {
         for (int fd; (fd = accept4(lfd, nullptr, nullptr,
                                    SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) {
+          int one = 1;  // as lws, node ws and asyncio do
+          setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           peers.emplace_back();
           peers.back().fd = fd;
           Watch(ep, fd, EPOLLIN, peers.size() - 1, EPOLL_CTL_ADD);
@@ -618,6 +623,8 @@ int Blast(const std::map<std::string, std::string>& a) {
         for (size_t j = 0; j < peers.size(); ++j) {
           if (!peers[j].open) continue;
           if (per_message) {  // one send() per frame, as the servers under test do
+            // Every line has the same length here, so a frame-sized chunk is one frame.
+            peers[j].chunk = ends.empty() ? 0 : ends[0];
             for (size_t f = 0, b = 0; f < ends.size(); b = ends[f++]) {
               peers[j].out.append(frames, b, ends[f] - b);
               Flush(ep, &peers[j], j);
