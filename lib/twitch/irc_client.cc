@@ -1,6 +1,8 @@
-// The Twitch IRC WebSocket client. Everything runs from lws callbacks on one loop: the
-// connection's RECEIVE and WRITEABLE, and three lws_sul timers (connect/retry, JOIN pacing,
-// PING/PONG). Outgoing lines wait in a queue and leave one per WRITEABLE callback.
+// The Twitch IRC WebSocket client. Everything runs from lws callbacks on one loop: each
+// connection's RECEIVE and WRITEABLE, and lws_sul timers (connect/retry, JOIN pacing and
+// checking, PING/PONG). Outgoing lines wait in a per-connection queue and leave one per WRITEABLE
+// callback. RECONNECT is make-before-break: the old connection keeps delivering until its
+// successor has joined every channel, and lines both deliver are written once (by their id).
 #include "twitch/irc_client.h"
 
 #include <libwebsockets.h>
@@ -69,9 +71,9 @@ bool IsJoinRefusal(std::string_view msg_id) {
 
 class IrcClient {
  public:
-  explicit IrcClient(const IrcClientOptions& o)
-      : opts_(o), writer_(o.map, "irc"), reader_(kMaxIrcLine) {
+  explicit IrcClient(const IrcClientOptions& o) : opts_(o), writer_(o.map, "irc") {
     timers_.owner = this;
+    writer_.SkipRepeatedIds(1024);
     for (const std::string& c : o.channels) {
       std::string login = NormalizeChannel(c);
       bool dup = std::any_of(channels_.begin(), channels_.end(),
@@ -95,6 +97,20 @@ class IrcClient {
 
  private:
   enum class ChannelState { kPending, kJoinSent, kJoined, kRefused };
+
+  // One WebSocket connection and what belongs to it alone. Two slots: the active connection
+  // and, after RECONNECT, the retiring one. The slots never move, so lws may keep &wsi.
+  struct Conn {
+    bool in_use = false;
+    lws* wsi = nullptr;
+    LineReader reader{kMaxIrcLine};
+    std::deque<std::string> out;  // lines waiting for WRITEABLE
+    bool logged_in = false;
+    bool close_now = false;  // close at the next WRITEABLE
+    bool retiring = false;   // RECONNECT came: the successor takes over once it has joined
+    bool pong_wanted = false;
+    int64_t last_rx = 0;
+  };
   struct Channel {
     std::string login;
     ChannelState state = ChannelState::kPending;
@@ -105,15 +121,18 @@ class IrcClient {
   bool ParseUrl(std::string* err);
   void Connect();
   void ScheduleConnect(bool at_once);
-  void Send(std::string line);
+  void Send(Conn* c, std::string line);
+  void Close(Conn* c);
   void Stop(int status);
-  int OnEstablished();
-  int OnReceive(const char* in, size_t len);
-  int OnWriteable(lws* wsi);
-  void OnClosed(const char* why);
-  bool OnLine(const IrcMessage& msg);
+  int OnEstablished(Conn* c);
+  int OnReceive(Conn* c, const char* in, size_t len);
+  int OnWriteable(Conn* c, lws* wsi);
+  void OnClosed(Conn* c, const char* why);
+  bool OnLine(Conn* c, const IrcMessage& msg);
   void OnNotice(const IrcMessage& msg);
   void OnJoin(const IrcMessage& msg);
+  void RetireOthers();
+  void WriteGap(const std::string& login, int64_t from, int64_t to);
   void PaceJoins();
   void SchedulePing();
   void OnPingTimer();
@@ -129,7 +148,6 @@ class IrcClient {
 
   IrcClientOptions opts_;
   IrcEventWriter writer_;
-  LineReader reader_;
   IrcMessage msg_;
   std::string line_;
   std::string nick_, token_;
@@ -137,17 +155,12 @@ class IrcClient {
   int port_ = 443;
   bool tls_ = true;
   std::unique_ptr<lws_context, LwsContextFree> context_;
-  lws* wsi_ = nullptr;
+  Conn conns_[2];
+  Conn* active_ = nullptr;  // the connection that joins, pings and reports
   Timers timers_{};
   std::vector<Channel> channels_;
-  std::deque<std::string> out_;
   JoinRateLimit join_limit_;
   uint16_t retry_count_ = 0;
-  bool logged_in_ = false;
-  bool close_now_ = false;      // close the connection at the next WRITEABLE
-  bool reconnect_now_ = false;  // RECONNECT: skip the backoff once
-  bool pong_wanted_ = false;
-  int64_t last_rx_ = 0;
   size_t line_no_ = 0;
   bool done_ = false;
   int status_ = kExitOk;
@@ -247,6 +260,24 @@ void IrcClient::ScheduleConnect(bool at_once) {
 }
 
 void IrcClient::Connect() {
+  Conn* c = !conns_[0].in_use ? &conns_[0] : !conns_[1].in_use ? &conns_[1] : nullptr;
+  if (!c) {  // a retiring connection and a live one: try again once one has gone
+    ScheduleConnect(false);
+    return;
+  }
+  if (active_ && active_->in_use && active_->retiring) {
+    // The channel states described the retiring connection; now they describe this one.
+    for (Channel& ch : channels_) {
+      if (ch.state != ChannelState::kRefused) ch.state = ChannelState::kPending;
+    }
+  }
+  c->in_use = true;
+  c->wsi = nullptr;
+  c->reader = LineReader(kMaxIrcLine);
+  c->out.clear();
+  c->logged_in = c->close_now = c->retiring = c->pong_wanted = false;
+  c->last_rx = NowMillis();
+  active_ = c;
   lws_client_connect_info ci;
   memset(&ci, 0, sizeof ci);
   ci.context = context_.get();
@@ -264,41 +295,41 @@ void IrcClient::Connect() {
                            LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
     }
   }
-  ci.pwsi = &wsi_;
+  ci.pwsi = &c->wsi;
+  ci.opaque_user_data = c;
   LogDebug("connecting to %s", opts_.url.c_str());
-  if (!lws_client_connect_via_info(&ci)) {
-    // CONNECTION_ERROR may or may not have run; either way try again later.
-    wsi_ = nullptr;
-    LogWarning("%s: cannot start the connection", opts_.url.c_str());
-    ScheduleConnect(false);
+  if (!lws_client_connect_via_info(&ci) && c->in_use) {
+    // Failed before CONNECTION_ERROR could tell us (else OnClosed freed the slot already).
+    OnClosed(c, "cannot start the connection");
   }
 }
 
-void IrcClient::Send(std::string line) {
+void IrcClient::Send(Conn* c, std::string line) {
   LogDebug("> %s", Masked(line).c_str());
-  out_.push_back(std::move(line));
-  if (wsi_) lws_callback_on_writable(wsi_);
+  c->out.push_back(std::move(line));
+  if (c->wsi) lws_callback_on_writable(c->wsi);
 }
 
-int IrcClient::OnEstablished() {
+// Closes |c| from outside its own callback: at its next WRITEABLE.
+void IrcClient::Close(Conn* c) {
+  c->close_now = true;
+  if (c->wsi) lws_callback_on_writable(c->wsi);
+}
+
+int IrcClient::OnEstablished(Conn* c) {
   LogInfo("connected to %s", opts_.url.c_str());
-  reader_ = LineReader(kMaxIrcLine);
-  out_.clear();
-  logged_in_ = false;
-  close_now_ = false;
-  pong_wanted_ = false;
-  last_rx_ = NowMillis();
+  c->last_rx = NowMillis();
   // Capabilities first, then PASS before NICK (twitch-protocols.md §2.2).
-  Send("CAP REQ :twitch.tv/tags twitch.tv/commands");
-  if (!token_.empty()) Send("PASS oauth:" + token_);
-  Send("NICK " + nick_);
+  Send(c, "CAP REQ :twitch.tv/tags twitch.tv/commands");
+  if (!token_.empty()) Send(c, "PASS oauth:" + token_);
+  Send(c, "NICK " + nick_);
   return 0;
 }
 
-int IrcClient::OnWriteable(lws* wsi) {
-  if (close_now_) return -1;
-  if (out_.empty()) return 0;  // a spurious WRITEABLE
-  const std::string& line = out_.front();
+int IrcClient::OnWriteable(Conn* c, lws* wsi) {
+  if (c->close_now) return -1;
+  if (c->out.empty()) return 0;  // a spurious WRITEABLE
+  const std::string& line = c->out.front();
   std::vector<unsigned char> buf(LWS_PRE + line.size());
   memcpy(buf.data() + LWS_PRE, line.data(), line.size());
   int n = lws_write(wsi, buf.data() + LWS_PRE, line.size(), LWS_WRITE_TEXT);
@@ -306,17 +337,17 @@ int IrcClient::OnWriteable(lws* wsi) {
     LogWarning("%s: write failed", opts_.url.c_str());
     return -1;
   }
-  out_.pop_front();
-  if (!out_.empty()) lws_callback_on_writable(wsi);
+  c->out.pop_front();
+  if (!c->out.empty()) lws_callback_on_writable(wsi);
   return 0;
 }
 
-int IrcClient::OnReceive(const char* in, size_t len) {
-  last_rx_ = NowMillis();
-  reader_.Feed(std::string_view(in, len));
+int IrcClient::OnReceive(Conn* c, const char* in, size_t len) {
+  c->last_rx = NowMillis();
+  c->reader.Feed(std::string_view(in, len));
   std::string err;
   for (;;) {
-    LineReader::Status st = reader_.Next(&line_);
+    LineReader::Status st = c->reader.Next(&line_);
     if (st == LineReader::Status::kNone) break;
     ++line_no_;
     if (st == LineReader::Status::kTooLong) {
@@ -336,26 +367,34 @@ int IrcClient::OnReceive(const char* in, size_t len) {
         Stop(kExitFailure);
         return -1;
     }
-    if (!msg_.command.empty() && !OnLine(msg_)) return -1;
+    if (!msg_.command.empty() && !OnLine(c, msg_)) return -1;
     if (done_) return -1;
   }
   return 0;
 }
 
 // The protocol side of a line (its events were written already). False closes the connection.
-bool IrcClient::OnLine(const IrcMessage& msg) {
+bool IrcClient::OnLine(Conn* c, const IrcMessage& msg) {
   std::string_view cmd = msg.command;
   if (cmd == "PING") {
-    Send("PONG :" + std::string(msg.params.empty() ? "tmi.twitch.tv" : msg.params.back()));
-  } else if (cmd == "PONG") {
-    pong_wanted_ = false;
+    Send(c, "PONG :" + std::string(msg.params.empty() ? "tmi.twitch.tv" : msg.params.back()));
+    return true;
+  }
+  if (c != active_) return true;  // a retiring connection only delivers events now
+  if (cmd == "PONG") {
+    c->pong_wanted = false;
     lws_sul_cancel(&timers_.pong);
   } else if (cmd == "RECONNECT") {
     LogInfo("%s: the server asked to reconnect", opts_.url.c_str());
-    reconnect_now_ = true;
-    return false;
-  } else if ((cmd == "376" || cmd == "GLOBALUSERSTATE") && !logged_in_) {
-    logged_in_ = true;
+    if (conns_[0].in_use && conns_[1].in_use) return false;  // one handover at a time
+    // Make before break: a successor logs in and joins while this one goes on delivering.
+    c->retiring = true;
+    lws_sul_cancel(&timers_.ping);
+    lws_sul_cancel(&timers_.pong);
+    lws_sul_cancel(&timers_.join);
+    ScheduleConnect(true);
+  } else if ((cmd == "376" || cmd == "GLOBALUSERSTATE") && !c->logged_in) {
+    c->logged_in = true;
     retry_count_ = 0;  // a session that logs in counts as stable
     LogInfo("logged in as %s", nick_.c_str());
     PaceJoins();
@@ -411,15 +450,34 @@ void IrcClient::OnJoin(const IrcMessage& msg) {
   if (!ch || ch->state == ChannelState::kJoined) return;
   ch->state = ChannelState::kJoined;
   LogInfo("joined #%s", ch->login.c_str());
-  if (ch->gap_from == 0) return;
-  int64_t now = NowMillis();
-  JsonPtr gap = NewEvent("gap", "irc", NewUuid(), FormatRfc3339Millis(now));
+  if (ch->gap_from != 0) {
+    WriteGap(ch->login, ch->gap_from, NowMillis());
+    ch->gap_from = 0;
+  }
+  RetireOthers();
+}
+
+// Once the active connection has joined every channel, a retiring one has done its job.
+void IrcClient::RetireOthers() {
+  bool all_joined = std::all_of(channels_.begin(), channels_.end(), [](const Channel& ch) {
+    return ch.state == ChannelState::kJoined || ch.state == ChannelState::kRefused;
+  });
+  if (!all_joined) return;
+  for (Conn& c : conns_) {
+    if (c.in_use && &c != active_ && !c.close_now) {
+      LogInfo("every channel joined again: closing the old connection");
+      Close(&c);
+    }
+  }
+}
+
+void IrcClient::WriteGap(const std::string& login, int64_t from, int64_t to) {
+  JsonPtr gap = NewEvent("gap", "irc", NewUuid(), FormatRfc3339Millis(to));
   Identity channel;
-  channel.login = ch->login;
+  channel.login = login;
   SetIdentity(gap.get(), "channel", channel);
-  SetString(gap.get(), "from", FormatRfc3339Millis(ch->gap_from));
-  SetString(gap.get(), "to", FormatRfc3339Millis(now));
-  ch->gap_from = 0;
+  SetString(gap.get(), "from", FormatRfc3339Millis(from));
+  SetString(gap.get(), "to", FormatRfc3339Millis(to));
   std::string err;
   switch (writer_.Write(gap.get(), &err)) {
     case IrcEventWriter::Result::kOk:
@@ -436,7 +494,7 @@ void IrcClient::OnJoin(const IrcMessage& msg) {
 
 // Sends the JOINs that the rate limit allows now and re-arms itself for the rest.
 void IrcClient::PaceJoins() {
-  if (!logged_in_ || !wsi_) return;
+  if (!active_ || !active_->logged_in || !active_->wsi) return;
   int64_t now = NowMillis();
   for (Channel& c : channels_) {
     if (c.state != ChannelState::kPending) continue;
@@ -451,7 +509,7 @@ void IrcClient::PaceJoins() {
     c.join_sent = now;
     lws_sul_schedule(context_.get(), 0, &timers_.join_check, &IrcClient::JoinCheckCb,
                      kJoinAnswerMs * LWS_US_PER_MS);
-    Send("JOIN #" + c.login);
+    Send(active_, "JOIN #" + c.login);
   }
 }
 
@@ -472,10 +530,10 @@ void IrcClient::SchedulePing() {
 }
 
 void IrcClient::OnPingTimer() {
-  if (!wsi_ || !logged_in_) return;
-  if (!pong_wanted_) {
-    pong_wanted_ = true;
-    Send("PING :tmi.twitch.tv");
+  if (!active_ || !active_->wsi || !active_->logged_in) return;
+  if (!active_->pong_wanted) {
+    active_->pong_wanted = true;
+    Send(active_, "PING :tmi.twitch.tv");
     lws_sul_schedule(context_.get(), 0, &timers_.pong, &IrcClient::PongCb,
                      static_cast<lws_usec_t>(opts_.pong_timeout_s) * LWS_USEC_PER_SEC);
   }
@@ -483,35 +541,51 @@ void IrcClient::OnPingTimer() {
 }
 
 void IrcClient::OnPongTimeout() {
-  if (!wsi_ || !pong_wanted_) return;
+  if (!active_ || !active_->wsi || !active_->pong_wanted) return;
   LogWarning("%s: no PONG within %d s: the connection is dead", opts_.url.c_str(),
              opts_.pong_timeout_s);
-  close_now_ = true;
-  lws_callback_on_writable(wsi_);
+  Close(active_);
 }
 
-void IrcClient::OnClosed(const char* why) {
-  wsi_ = nullptr;
+// Channel states always describe the active connection. A retiring connection (RECONNECT)
+// still delivers every channel until it closes, so gaps start only when no connection covers a
+// channel any more.
+void IrcClient::OnClosed(Conn* c, const char* why) {
+  if (!c->in_use) return;  // CONNECTION_ERROR and CLOSED for the same connection
+  c->in_use = false;
+  c->wsi = nullptr;
+  c->out.clear();
+  c->reader = LineReader(kMaxIrcLine);
+  if (done_ || StopRequested()) return;
+  if (c != active_) {
+    // The retiring connection went: what its successor has not joined yet is uncovered now.
+    for (Channel& ch : channels_) {
+      if (ch.state != ChannelState::kJoined && ch.state != ChannelState::kRefused &&
+          ch.gap_from == 0) {
+        ch.gap_from = c->last_rx;
+      }
+    }
+    LogDebug("the old connection is closed (%s)", why);
+    return;
+  }
   lws_sul_cancel(&timers_.join);
   lws_sul_cancel(&timers_.join_check);
   lws_sul_cancel(&timers_.ping);
   lws_sul_cancel(&timers_.pong);
-  out_.clear();
-  pong_wanted_ = false;
-  bool was_logged_in = logged_in_;
-  logged_in_ = false;
-  for (Channel& c : channels_) {
-    if (c.state == ChannelState::kRefused) continue;
-    if (c.state == ChannelState::kJoined && c.gap_from == 0) c.gap_from = last_rx_;
-    c.state = ChannelState::kPending;
+  bool covered = conns_[0].in_use || conns_[1].in_use;  // a retiring connection still delivers
+  for (Channel& ch : channels_) {
+    if (ch.state == ChannelState::kRefused) continue;
+    if (!covered && ch.state == ChannelState::kJoined && ch.gap_from == 0) {
+      ch.gap_from = c->last_rx;
+    }
+    ch.state = ChannelState::kPending;
   }
-  if (done_ || StopRequested()) return;
-  if (reconnect_now_) {
-    reconnect_now_ = false;
-    ScheduleConnect(true);
+  if (c->retiring) {
+    // RECONNECT came and the server closed before the successor started: it starts at once.
+    LogInfo("%s: closed after RECONNECT (%s)", opts_.url.c_str(), why);
     return;
   }
-  LogWarning("%s: connection %s: %s", opts_.url.c_str(), was_logged_in ? "lost" : "failed", why);
+  LogWarning("%s: connection %s: %s", opts_.url.c_str(), c->logged_in ? "lost" : "failed", why);
   ScheduleConnect(false);
 }
 
@@ -568,19 +642,20 @@ int IrcClient::Callback(lws* wsi, lws_callback_reasons reason, void*, void* in,
                         size_t len) noexcept {
   return Guarded("irc", [=] {
     auto* self = static_cast<IrcClient*>(lws_context_user(lws_get_context(wsi)));
-    if (!self) return 0;
+    auto* c = static_cast<Conn*>(lws_get_opaque_user_data(wsi));
+    if (!self || !c) return 0;
     switch (reason) {
       case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        self->OnClosed(in ? static_cast<const char*>(in) : "connection error");
+        self->OnClosed(c, in ? static_cast<const char*>(in) : "connection error");
         return 0;
       case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        return self->OnEstablished();
+        return self->OnEstablished(c);
       case LWS_CALLBACK_CLIENT_RECEIVE:
-        return self->OnReceive(static_cast<const char*>(in), len);
+        return self->OnReceive(c, static_cast<const char*>(in), len);
       case LWS_CALLBACK_CLIENT_WRITEABLE:
-        return self->OnWriteable(wsi);
+        return self->OnWriteable(c, wsi);
       case LWS_CALLBACK_CLIENT_CLOSED:
-        self->OnClosed("closed");
+        self->OnClosed(c, "closed");
         return 0;
       default:
         return 0;

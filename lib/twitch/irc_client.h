@@ -1,7 +1,7 @@
 // The live Twitch IRC connection (twitch-irc without --input): one libwebsockets client on one
 // event loop that logs in, joins within the rate limit, keeps the link alive with PING/PONG,
-// follows RECONNECT, reconnects with backoff and jitter after any drop, and reports the time it
-// was away as a "gap" event per channel.
+// follows RECONNECT (make before break, repeated lines written once), reconnects with backoff and
+// jitter after any drop, and reports the time it was away as a "gap" event per channel.
 #pragma once
 
 #include <cstdint>

@@ -43,6 +43,10 @@ IrcEventWriter::Result IrcEventWriter::Handle(std::string_view line, size_t line
     }
     return Result::kOk;
   }
+  if (id_capacity_ > 0 && SeenBefore(*msg)) {
+    ++repeated_;
+    return Result::kOk;
+  }
   if (opts_.all) {
     text_.clear();
     AppendIrcRecordJson(*msg, &text_);
@@ -57,6 +61,20 @@ IrcEventWriter::Result IrcEventWriter::Handle(std::string_view line, size_t line
     if (r != Result::kOk) return r;
   }
   return Result::kOk;
+}
+
+bool IrcEventWriter::SeenBefore(const IrcMessage& msg) {
+  const std::string_view* id = msg.FindTag("id");
+  if (!id || id->empty()) return false;
+  std::string key(*id);
+  if (id_set_.count(key)) return true;
+  id_set_.insert(key);
+  ids_.push_back(std::move(key));
+  if (ids_.size() > id_capacity_) {
+    id_set_.erase(ids_.front());
+    ids_.pop_front();
+  }
+  return false;
 }
 
 int RunIrcInput(int fd, const std::string& name, const IrcMapOptions& opts) {

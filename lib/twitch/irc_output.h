@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -34,15 +36,21 @@ class IrcEventWriter {
   /// views point into |line|); its command is empty when the line did not parse.
   Result Handle(std::string_view line, size_t line_no, IrcMessage* msg, std::string* err);
 
+  /// From now on, a line whose "id" tag came among the last |capacity| ids is handled but not
+  /// written again: two connections overlap after RECONNECT and both deliver the same lines.
+  void SkipRepeatedIds(size_t capacity) { id_capacity_ = capacity; }
+
   /// Writes one record (for events that do not come from a line, such as "gap").
   Result Write(const json_t* record, std::string* err);
 
   size_t lines() const { return lines_; }
   size_t skipped() const { return skipped_; }
   size_t written() const { return written_; }
+  size_t repeated() const { return repeated_; }
 
  private:
   Result Emit(const std::string& line, std::string* err);  // |line| ends in '\n'
+  bool SeenBefore(const IrcMessage& msg);
 
   IrcMapOptions opts_;
   std::string name_;
@@ -51,6 +59,10 @@ class IrcEventWriter {
   size_t lines_ = 0;
   size_t skipped_ = 0;
   size_t written_ = 0;
+  size_t repeated_ = 0;
+  size_t id_capacity_ = 0;
+  std::deque<std::string> ids_;  // the last id_capacity_ ids, oldest first
+  std::unordered_set<std::string> id_set_;
 };
 
 /// Offline mode (--input): reads raw IRC lines from |fd| to its end and writes their records.

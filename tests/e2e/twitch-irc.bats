@@ -187,17 +187,33 @@ stop_irc() {
   stop_irc
 }
 
-@test "live: RECONNECT: a new connection, the channel joined again, a gap, events go on" {
+@test "live: RECONNECT: make before break, no gap, a line both connections deliver is written once" {
   start_fake reconnect
+  start_irc maplecrate
+  wait_for_line "$OUT" 'fedcba96' 15
+  wait_for_line "$ERR" 'closing the old connection' 10
+  wait_for_line "$FLOG" '^1! closed' 10
+  stop_irc
+  grep -q '^1! sent RECONNECT' "$FLOG"
+  grep -q '^2> JOIN #maplecrate' "$FLOG"
+  # The old connection stayed open until the new one had joined.
+  [ "$(grep -n '^2! all joined' "$FLOG" | cut -d: -f1)" -lt "$(grep -n '^1! closed' "$FLOG" | cut -d: -f1)" ]
+  # Raid 5 came over both connections and is written once; raid 6 came after it.
+  grep -q '^1! sent raid 5' "$FLOG"
+  run jq -r '.type + " " + .id[-2:]' "$OUT"
+  [ "$output" = $'raid 95\nraid 96' ]
+  grep -q 'asked to reconnect' "$ERR"
+}
+
+@test "live: RECONNECT and the old connection cut at once: a gap, then events go on" {
+  start_fake reconnect-close
   start_irc maplecrate
   wait_for_line "$OUT" '"type":"raid"' 15
   stop_irc
-  grep -q '^1! sent RECONNECT' "$FLOG"
   grep -q '^2> JOIN #maplecrate' "$FLOG"
   run jq -r '.type' "$OUT"
   [ "$output" = $'gap\nraid' ]
   jq -s -e '.[0] | .type == "gap" and .channel.login == "maplecrate" and .from <= .to' "$OUT"
-  grep -q 'asked to reconnect' "$ERR"
 }
 
 @test "live: an abrupt drop: backoff, reconnect, re-JOIN and a gap event" {

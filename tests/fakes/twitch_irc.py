@@ -10,7 +10,9 @@ fake itself observed as "<connection>! <note>", so the tests can check both side
 Scenarios (per connection number n, starting at 1):
   events     several lines in one frame, a line split across two frames, a PING that must be
              answered with PONG; then idles
-  reconnect  n=1: RECONNECT; n=2: one event
+  reconnect  n=1: RECONNECT, stays open, and once n=2 has logged in sends raid 5; n=2: once
+             joined, raid 5 again (the client must write it once), then raid 6
+  reconnect-close  n=1: RECONNECT, then the connection is cut at once; n=2: one event
   drop       n=1: the TCP connection is cut without a close frame; n=2: one event
   silent     n=1: never answers the client's PING; n=2: one event
   flood      a raid every 0.1 s, 200 at most (for a reader that goes away)
@@ -41,6 +43,7 @@ CHEER = ("@badge-info=;badges=bits/1000;bits=250;color=#FF7F50;display-name=Quil
 
 args = None
 connections = 0
+successor_nick = None  # asyncio.Event: connection 2 has sent NICK (scenario reconnect)
 
 
 def log(n, sep, text):
@@ -65,6 +68,17 @@ async def scenario(ws, n, nick, chan):
     elif args.scenario == "reconnect" and n == 1:
         await ws.send(":tmi.twitch.tv RECONNECT\r\n")
         log(n, "!", "sent RECONNECT")
+        await asyncio.wait_for(successor_nick.wait(), 15)
+        await ws.send(RAID.format(chan=chan, n=5) + "\r\n")
+        log(n, "!", "sent raid 5")
+    elif args.scenario == "reconnect" and n >= 2:
+        await ws.send(RAID.format(chan=chan, n=5) + "\r\n")
+        await ws.send(RAID.format(chan=chan, n=6) + "\r\n")
+        log(n, "!", "sent raid 5 and raid 6")
+    elif args.scenario == "reconnect-close" and n == 1:
+        await ws.send(":tmi.twitch.tv RECONNECT\r\n")
+        log(n, "!", "sent RECONNECT, dropping the connection")
+        ws.transport.abort()
     elif args.scenario == "drop" and n == 1:
         log(n, "!", "dropping the connection")
         ws.transport.abort()
@@ -101,6 +115,8 @@ async def handler(ws, path=None):
                     token = rest
                 elif cmd == "NICK":
                     nick = rest
+                    if n >= 2:
+                        successor_nick.set()
                     if not got_cap:
                         log(n, "!", "NICK before CAP REQ")
                     if args.auth_failure:
@@ -149,6 +165,8 @@ async def handler(ws, path=None):
 
 
 async def main():
+    global successor_nick
+    successor_nick = asyncio.Event()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     async with websockets.serve(handler, "127.0.0.1", 0, ssl=ctx) as server:
