@@ -291,3 +291,17 @@ EOF
   [[ $stderr == *"make noise"* ]]
   [[ $stderr == *"servitor: error: install or build failed"* ]]
 }
+
+@test "servitor: with WS_SERVE_TOKEN the printed URL carries it, and the stream needs it" {
+  export SERVITOR_BIN=$BIN WS_SERVE_TOKEN='s3cret token&more'
+  run_servitor --demo --listen 127.0.0.1:0 --interval 0.1
+  [[ $url =~ ^http://127\.0\.0\.1:[0-9]+/\?token=s3cret%20token%26more$ ]]
+  timeout 15 "$BIN/ws-cat" --count 2 "ws://${url#http://}" >"$tmp/events"
+  [ "$(wc -l <"$tmp/events")" -eq 2 ]
+  # Without the token: refused (not a timeout: status 124 would be a hang).
+  run timeout 10 "$BIN/ws-cat" --count 1 "ws://$(sed -E 's|^http://([^/]+)/.*|\1|' <<<"$url")/"
+  [ "$status" -ne 0 ]
+  [ "$status" -ne 124 ]
+  stop_servitor INT
+  [ "$status" -eq 0 ]
+}
