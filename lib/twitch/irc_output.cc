@@ -2,6 +2,8 @@
 #include "twitch/irc_output.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -77,16 +79,61 @@ bool IrcEventWriter::SeenBefore(const IrcMessage& msg) {
   return false;
 }
 
+namespace {
+
+// A self-pipe that a stop signal writes to, so that a read waiting on a quiet pipe (tail -f |
+// twitch-irc --input -) ends at the first SIGINT/SIGTERM too: SA_RESTART restarts read(2).
+class StopPipe {
+ public:
+  StopPipe() {
+    if (pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0) fds_[0] = fds_[1] = -1;
+    if (fds_[1] >= 0) SetStopWakeup(&StopPipe::Wake, this);
+  }
+  ~StopPipe() {
+    SetStopWakeup(nullptr, nullptr);
+    for (int fd : fds_) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  StopPipe(const StopPipe&) = delete;
+  StopPipe& operator=(const StopPipe&) = delete;
+
+  /// Waits until |fd| is readable (true) or a stop was asked for (false).
+  bool WaitReadable(int fd) const {
+    struct pollfd p[2] = {{fd, POLLIN, 0}, {fds_[0], POLLIN, 0}};
+    for (;;) {
+      if (StopRequested()) return false;
+      int n = poll(p, fds_[0] >= 0 ? 2 : 1, -1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return true;  // let read(2) report the problem
+      if (p[1].revents != 0 && fds_[0] >= 0) return false;
+      return true;
+    }
+  }
+
+ private:
+  static void Wake(void* self) {  // from the signal handler: async-signal-safe only
+    int fd = static_cast<StopPipe*>(self)->fds_[1];
+    char c = 1;
+    ssize_t ignored = write(fd, &c, 1);
+    (void)ignored;
+  }
+  int fds_[2];
+};
+
+}  // namespace
+
 int RunIrcInput(int fd, const std::string& name, const IrcMapOptions& opts) {
   // No lws context here, so SIGPIPE is still fatal: make a closed stdout an EPIPE we handle.
   signal(SIGPIPE, SIG_IGN);
+  StopPipe stop;
   IrcEventWriter writer(opts, name);
   LineReader reader(kMaxIrcLine);
   IrcMessage msg;
   std::string line, err;
   std::vector<char> buf(1 << 16);
   bool eof = false;
-  while (!eof && !StopRequested()) {
+  while (!eof && stop.WaitReadable(fd)) {
     ssize_t n = read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {

@@ -138,6 +138,20 @@ stop_irc() {
   [ "$output" = "0" ]
 }
 
+@test "--input -: SIGTERM ends a read from a quiet pipe at once, with status 0" {
+  local fifo=$BATS_TEST_TMPDIR/fifo
+  mkfifo "$fifo"
+  timeout --foreground 20 "$BIN/twitch-irc" --input - < "$fifo" > "$BATS_TEST_TMPDIR/out" &
+  IRC_PID=$!
+  exec 8> "$fifo"  # a writer that stays: two lines, then nothing
+  cat "$DATA/irc/raid.txt" >&8
+  wait_for_line "$BATS_TEST_TMPDIR/out" '"type":"announcement"' 10
+  kill -0 "$IRC_PID"
+  ERR=/dev/null stop_irc
+  exec 8>&-
+  [ "$(wc -l < "$BATS_TEST_TMPDIR/out")" -eq 2 ]
+}
+
 @test "live: login sequence, JOIN, several lines per frame, a split line, PING answered" {
   start_fake events
   start_irc maplecrate
