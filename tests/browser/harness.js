@@ -168,5 +168,5 @@ function screenshotPath(name) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = {ROOT, BIN, OVERLAY, launchBrowser, startServer, event, openOverlay, waitForAlerts,
-  alertsOf, oneAtATime, screenshotPath, sleep};
+module.exports = {ROOT, BIN, OVERLAY, launchBrowser, startServer, event, recorder, openOverlay,
+  waitForAlerts, alertsOf, oneAtATime, screenshotPath, sleep};

@@ -220,6 +220,40 @@ test('bad lines and odd events are counted and skipped; the queue goes on', {tim
       assert.equal(await page.evaluate(() => ({}).text), undefined);
     });
 
+test('each alert plays its sound at the configured volume; mute=1 plays none', {timeout: 30000},
+    async () => {
+      const s = await server();
+      // Records every play() of a media element: which sound, at what volume.
+      const recordPlays = () => {
+        window.__plays = [];
+        const play = HTMLMediaElement.prototype.play;
+        HTMLMediaElement.prototype.play = function() {
+          window.__plays.push({src: this.src, volume: this.volume});
+          return play.call(this);
+        };
+      };
+      const pageFor = async (query) => {
+        const page = await browser.newPage();
+        pages.push(page);
+        await page.addInitScript(recordPlays);
+        await page.addInitScript(h.recorder);
+        await page.goto(`${s.url}?${query}`);
+        await page.waitForSelector('html[data-connection="open"]');
+        return page;
+      };
+      const loud = await pageFor('duration=0.2&pause=0.05&volume=0.5&follow.volume=0.8' +
+          '&raid.sound=');
+      const muted = await pageFor('duration=0.2&pause=0.05&mute=1');
+      s.send([h.event('follow', 'Fola'), h.event('cheer', 'Chee', {bits: 5, message: ''}),
+        h.event('raid', 'Rai', {viewers: 5})]);
+      await h.waitForAlerts(loud, 3);
+      await h.waitForAlerts(muted, 3);
+      const plays = await loud.evaluate(() => window.__plays);
+      assert.deepEqual(plays.map((p) => [p.src.replace(/^.*\//, ''), p.volume]),
+          [['chime.wav', 0.4], ['chime.wav', 0.5]]);  // follow 0.8 × 0.5; cheer 1 × 0.5; raid none
+      assert.deepEqual(await muted.evaluate(() => window.__plays), []);
+    });
+
 test('a duration per type, from the URL', {timeout: 30000}, async () => {
   const s = await server();
   const page = await overlay(s, 'duration=0.2&pause=0.05&raid.duration=1.2&mute=1');
