@@ -22,7 +22,7 @@ IrcEventWriter::Result IrcEventWriter::Write(const json_t* record, std::string* 
 }
 
 IrcEventWriter::Result IrcEventWriter::Emit(const std::string& line, std::string* err) {
-  switch (WriteAll(line, err)) {
+  switch (WriteAll(line, err, fd_)) {
     case WriteResult::kOk:
       ++written_;
       return Result::kOk;

@@ -21,9 +21,9 @@ constexpr size_t kMaxIrcLine = 64 * 1024;
 /// Parses lines, maps them to events and writes each record as one line on stdout.
 class IrcEventWriter {
  public:
-  /// |name| names the input in diagnostics ("-", a file, the server's host).
-  IrcEventWriter(const IrcMapOptions& opts, std::string name)
-      : opts_(opts), name_(std::move(name)) {}
+  /// |name| names the input in diagnostics ("-", a file, the server's host); records go to |fd|.
+  IrcEventWriter(const IrcMapOptions& opts, std::string name, int fd = 1)
+      : opts_(opts), name_(std::move(name)), fd_(fd) {}
 
   enum class Result {
     kOk,
@@ -54,6 +54,7 @@ class IrcEventWriter {
 
   IrcMapOptions opts_;
   std::string name_;
+  int fd_;
   std::string text_;  // the line being written, reused
   std::vector<JsonPtr> records_;
   size_t lines_ = 0;
