@@ -29,7 +29,8 @@ function insertionClock() {
     for (const m of mutations) {
       for (const n of m.addedNodes) {
         if (n.nodeType === 1 && n.classList.contains('alert')) {
-          window.__inserted.set(n.dataset.id, (window.__inserted.get(n.dataset.id) || []).concat(t));
+          window.__inserted.set(
+              n.dataset.id, (window.__inserted.get(n.dataset.id) || []).concat(t));
         }
       }
     }
@@ -55,12 +56,13 @@ async function run(browser, s, n, gapMs) {
     for (const e of events) written.set(e.id, start);
     for (let i = 0; i < n; i += 1000) s.send(events.slice(i, i + 1000));
   }
-  await page.waitForFunction((k) => window.__inserted.size >= k, n,
-      {timeout: 120000, polling: 100});
+  await page.waitForFunction(
+      (k) => window.__inserted.size >= k, n, {timeout: 120000, polling: 100});
   const inserted = new Map(await page.evaluate(() => [...window.__inserted]));
   await page.close();
   const twice = [...inserted.values()].filter((ts) => ts.length > 1).length;
-  const latencies = events.map((e) => inserted.get(e.id)[0] - written.get(e.id)).sort((a, b) => a - b);
+  const latencies =
+      events.map((e) => inserted.get(e.id)[0] - written.get(e.id)).sort((a, b) => a - b);
   const last = Math.max(...[...inserted.values()].map((ts) => ts[0]));
   return {n, shown: inserted.size, twice, latencies, totalMs: last - start};
 }
@@ -70,12 +72,14 @@ async function run(browser, s, n, gapMs) {
   const browser = await h.launchBrowser();
   try {
     const a = await run(browser, s, paced, 20);
-    console.log(`paced: ${a.n} events, one every 20 ms: shown ${a.shown}, twice ${a.twice}; ` +
+    console.log(
+        `paced: ${a.n} events, one every 20 ms: shown ${a.shown}, twice ${a.twice}; ` +
         `stdin to DOM p50 ${percentile(a.latencies, 50).toFixed(1)} ms, ` +
         `p99 ${percentile(a.latencies, 99).toFixed(1)} ms, ` +
         `max ${a.latencies[a.latencies.length - 1].toFixed(1)} ms`);
     const b = await run(browser, s, burst, 0);
-    console.log(`burst: ${b.n} events at once: shown ${b.shown}, twice ${b.twice}; ` +
+    console.log(
+        `burst: ${b.n} events at once: shown ${b.shown}, twice ${b.twice}; ` +
         `last alert after ${b.totalMs.toFixed(0)} ms ` +
         `(${Math.round(b.n / (b.totalMs / 1000))} alerts/s of zero duration)`);
   } finally {

@@ -23,27 +23,30 @@
   'use strict';
 
   const DEFAULTS = {
-    duration: 5,        // seconds an alert is on screen, animations included
-    pause: 1,           // seconds of nothing between two alerts
-    giftHold: 2,        // seconds a gift bomb waits for its `giftbomb` event
-    volume: 1,          // master volume, multiplies each type's volume; 0 mutes
-    minBits: 1,         // cheers under this many bits are skipped
-    minViewers: 1,      // raids (and hosts) with fewer viewers are skipped
+    duration: 5,            // seconds an alert is on screen, animations included
+    pause: 1,               // seconds of nothing between two alerts
+    giftHold: 2,            // seconds a gift bomb waits for its `giftbomb` event
+    volume: 1,              // master volume, multiplies each type's volume; 0 mutes
+    minBits: 1,             // cheers under this many bits are skipped
+    minViewers: 1,          // raids (and hosts) with fewer viewers are skipped
     showGiftedSubs: false,  // `sub` events with "gifted": true (the gift is already an alert)
     anonymousName: 'Anonymous',
     reconnectMin: 0.5,  // seconds before the first reconnect attempt
     reconnectMax: 10,   // cap of the exponential backoff
-    types: ['follow', 'sub', 'resub', 'subgift', 'giftbomb', 'cheer', 'raid', 'redemption',
-            'hypetrain'],
+    types: [
+      'follow', 'sub', 'resub', 'subgift', 'giftbomb', 'cheer', 'raid', 'redemption', 'hypetrain'
+    ],
     alerts: {},
   };
 
   // Keys of a per-type alert; `duration` and `volume` fall back to the global ones.
   const ALERT_KEYS = ['text', 'message', 'image', 'sound', 'volume', 'duration', 'phases'];
-  const NUMBER_KEYS = ['duration', 'pause', 'giftHold', 'volume', 'minBits', 'minViewers',
-                       'reconnectMin', 'reconnectMax'];
-  const MAX_SEEN = 10000;     // ids remembered for de-duplication
-  const MAX_GROUPS = 1000;    // gift bomb groups remembered for folding late subgifts
+  const NUMBER_KEYS = [
+    'duration', 'pause', 'giftHold', 'volume', 'minBits', 'minViewers', 'reconnectMin',
+    'reconnectMax'
+  ];
+  const MAX_SEEN = 10000;   // ids remembered for de-duplication
+  const MAX_GROUPS = 1000;  // gift bomb groups remembered for folding late subgifts
   const MAX_DEBUG_LINES = 12;
 
   const params = new URLSearchParams(location.search);
@@ -51,7 +54,9 @@
 
   // ---- configuration ------------------------------------------------------------------------
 
-  function isObject(x) { return x !== null && typeof x === 'object' && !Array.isArray(x); }
+  function isObject(x) {
+    return x !== null && typeof x === 'object' && !Array.isArray(x);
+  }
 
   // Keys never merged: through them a file or URL could reach Object.prototype.
   const UNSAFE_KEYS = ['__proto__', 'constructor', 'prototype'];
@@ -63,8 +68,9 @@
       if (UNSAFE_KEYS.includes(k)) continue;
       if (isObject(v) && Object.prototype.hasOwnProperty.call(base, k) && isObject(base[k])) {
         merge(base[k], v);
+      } else {
+        base[k] = isObject(v) ? merge({}, v) : v;
       }
-      else base[k] = isObject(v) ? merge({}, v) : v;
     }
     return base;
   }
@@ -143,16 +149,16 @@
   // ---- state ---------------------------------------------------------------------------------
 
   let config = merge({}, DEFAULTS);
-  const counts = {received: 0, queued: 0, shown: 0, duplicates: 0, skipped: 0, folded: 0,
-                  invalid: 0};
+  const counts =
+      {received: 0, queued: 0, shown: 0, duplicates: 0, skipped: 0, folded: 0, invalid: 0};
   const seen = new Set();
   const seenOrder = [];
-  const groups = new Map();   // group -> queue entry, shown or not
-  const queue = [];           // entries: {ev} or {group, bomb, gifts, firstSeen}
-  let busy = false;           // an alert is on screen, or the pause after it runs
+  const groups = new Map();  // group -> queue entry, shown or not
+  const queue = [];          // entries: {ev} or {group, bomb, gifts, firstSeen}
+  let busy = false;          // an alert is on screen, or the pause after it runs
   let holdTimer = null;
-  let current = null;         // the entry on screen
-  const recent = [];          // for ?debug=1: newest first
+  let current = null;  // the entry on screen
+  const recent = [];   // for ?debug=1: newest first
   const notes = [];
   let connection = 'connecting';
   let streamUrl = '';
@@ -165,15 +171,22 @@
 
   function tierLabel(t) {
     switch (String(t)) {
-      case 'prime': return 'Prime';
-      case '1000': return 'Tier 1';
-      case '2000': return 'Tier 2';
-      case '3000': return 'Tier 3';
-      default: return t === undefined ? '' : String(t);
+      case 'prime':
+        return 'Prime';
+      case '1000':
+        return 'Tier 1';
+      case '2000':
+        return 'Tier 2';
+      case '3000':
+        return 'Tier 3';
+      default:
+        return t === undefined ? '' : String(t);
     }
   }
 
-  function str(x) { return x === undefined || x === null ? '' : String(x); }
+  function str(x) {
+    return x === undefined || x === null ? '' : String(x);
+  }
 
   // The placeholder values of an entry.
   function values(entry) {
@@ -230,21 +243,27 @@
   // ---- the queue -----------------------------------------------------------------------------
 
   function alertConfig(type) {
-    const a = Object.prototype.hasOwnProperty.call(config.alerts, type) ? config.alerts[type] : null;
+    const a =
+        Object.prototype.hasOwnProperty.call(config.alerts, type) ? config.alerts[type] : null;
     return isObject(a) ? a : {};
   }
 
-  // A number of seconds (or a volume) from the configuration: `value` if it is one, else `fallback`.
+  // A number of seconds (or a volume) from the configuration: `value` if it is one, else
+  // `fallback`.
   function num(value, fallback) {
     const n = Number(value);
     return value !== undefined && value !== null && value !== '' && Number.isFinite(n) && n >= 0 ?
-        n : fallback;
+        n :
+        fallback;
   }
 
   function template(value, fallback) {
     return value === undefined || value === null ? fallback : String(value);
   }
-  function enabled(type) { return config.types.includes(type); }
+
+  function enabled(type) {
+    return Array.isArray(config.types) && config.types.includes(type);
+  }
 
   function remember(id) {
     seen.add(id);
@@ -258,8 +277,9 @@
     if (type !== 'subgift' && type !== 'giftbomb' && !enabled(type)) return 'type off';
     if (type === 'subgift' && !ev.group && !enabled('subgift')) return 'type off';
     if (type === 'giftbomb' && !ev.group && !enabled('giftbomb')) return 'type off';
-    if (type === 'cheer' && !(Number(ev.bits) >= config.minBits)) return 'under minBits';
-    if ((type === 'raid' || type === 'host') && !(Number(ev.viewers) >= config.minViewers)) {
+    if (type === 'cheer' && !(Number(ev.bits) >= num(config.minBits, 1))) return 'under minBits';
+    if ((type === 'raid' || type === 'host') &&
+        !(Number(ev.viewers) >= num(config.minViewers, 1))) {
       return 'under minViewers';
     }
     if (type === 'sub' && ev.gifted === true && !config.showGiftedSubs) return 'gifted sub';
@@ -289,8 +309,8 @@
       track(ev, `skipped: ${why}`);
       return;
     }
-    const group = (ev.type === 'subgift' || ev.type === 'giftbomb') && ev.group ?
-        String(ev.group) : '';
+    const group =
+        (ev.type === 'subgift' || ev.type === 'giftbomb') && ev.group ? String(ev.group) : '';
     if (group === '') {
       queue.push({ev});
       counts.queued++;
@@ -327,7 +347,10 @@
       const wait = head.firstSeen + num(config.giftHold, 2) * 1000 - performance.now();
       if (wait > 0) {
         if (holdTimer === null) {
-          holdTimer = setTimeout(() => { holdTimer = null; pump(); }, wait);
+          holdTimer = setTimeout(() => {
+            holdTimer = null;
+            pump();
+          }, wait);
         }
         return;
       }
@@ -443,7 +466,10 @@
       if (audio !== null) audio.pause();
       current = null;
       currentEl = null;
-      setTimeout(() => { busy = false; pump(); }, num(config.pause, 1) * 1000);
+      setTimeout(() => {
+        busy = false;
+        pump();
+      }, num(config.pause, 1) * 1000);
     }, duration * 1000);
   }
 
@@ -461,7 +487,8 @@
     // encodeURIComponent, not searchParams: that writes a space as '+', which a server
     // decoding by RFC 3986 keeps as a plus.
     const token = params.get('token');
-    if (token) url.search = `${url.search ? `${url.search}&` : '?'}token=${encodeURIComponent(token)}`;
+    if (token)
+      url.search = `${url.search ? `${url.search}&` : '?'}token=${encodeURIComponent(token)}`;
     return url.toString();
   }
 
@@ -510,8 +537,8 @@
     ws.addEventListener('close', (e) => {
       const min = Math.max(0.05, num(config.reconnectMin, 0.5));
       const max = Math.max(min, num(config.reconnectMax, 10));
-      const delay = Math.min(max, min * 2 ** Math.min(attempts, 16)) * 1000 *
-          (0.5 + Math.random() / 2);
+      const delay =
+          Math.min(max, min * 2 ** Math.min(attempts, 16)) * 1000 * (0.5 + Math.random() / 2);
       attempts++;
       note(`stream closed (${e.code}); reconnecting in ${(delay / 1000).toFixed(1)} s`);
       setConnection('closed');
@@ -523,7 +550,9 @@
 
   const debugEl = document.getElementById('debug');
 
-  function clock() { return new Date().toISOString().slice(11, 19); }
+  function clock() {
+    return new Date().toISOString().slice(11, 19);
+  }
 
   function track(ev, what) {
     if (!debugOn) return;
@@ -546,7 +575,7 @@
     debugEl.textContent = [
       `stream ${connection} ${safeUrl}`,
       `${c}, waiting ${queue.length}`,
-      `types ${config.types.join(',')}`,
+      `types ${Array.isArray(config.types) ? config.types.join(',') : '(none)'}`,
       ...notes,
       '-- last events --',
       ...recent,
@@ -555,9 +584,15 @@
 
   // A read-only view for people poking at the page from the browser console.
   window.__overlay = {
-    get config() { return config; },
-    get connection() { return connection; },
-    get waiting() { return queue.length; },
+    get config() {
+      return config;
+    },
+    get connection() {
+      return connection;
+    },
+    get waiting() {
+      return queue.length;
+    },
     counts,
   };
 

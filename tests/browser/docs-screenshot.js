@@ -11,19 +11,32 @@ const h = require('./harness');
   const browser = await h.launchBrowser();
   try {
     const page = await h.openOverlay(browser, s, 'duration=30&mute=1');
-    await page.addStyleTag({content: `html { background:
+    await page.addStyleTag({
+      content: `html { background:
         radial-gradient(circle at 20% 80%, #2b5d34 0, transparent 45%),
         radial-gradient(circle at 85% 20%, #3a3f8f 0, transparent 50%),
-        linear-gradient(160deg, #1d2b3a, #0d1118); }`});
-    s.send(h.event('resub', 'PixelPanda', {tier: '1000', months: 14, streak: 14,
-      message: 'Still here for the boss fights!', gifted: false}));
+        linear-gradient(160deg, #1d2b3a, #0d1118); }`
+    });
+    s.send(h.event('resub', 'PixelPanda', {
+      tier: '1000',
+      months: 14,
+      streak: 14,
+      message: 'Still here for the boss fights!',
+      gifted: false
+    }));
     await page.waitForSelector('.alert');
     await h.sleep(1200);
     const box = await page.locator('.alert').boundingBox();
     const m = 48;  // the card's glow and shadow, and some footage around it
-    await page.screenshot({path: path.join(h.ROOT, 'overlay', 'docs', 'alert.png'),
-      clip: {x: Math.max(0, box.x - m), y: Math.max(0, box.y - m), width: box.width + 2 * m,
-        height: box.height + 2 * m}});
+    await page.screenshot({
+      path: path.join(h.ROOT, 'overlay', 'docs', 'alert.png'),
+      clip: {
+        x: Math.max(0, box.x - m),
+        y: Math.max(0, box.y - m),
+        width: box.width + 2 * m,
+        height: box.height + 2 * m
+      }
+    });
   } finally {
     await browser.close();
     await s.stop();

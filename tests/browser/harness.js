@@ -14,21 +14,26 @@ const BIN = process.env.SERVITOR_BIN || path.join(ROOT, 'build', 'bin');
 const OVERLAY = path.join(ROOT, 'overlay');
 const OUTPUT = path.join(ROOT, 'tests', 'output');
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-  '--no-first-run', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--autoplay-policy=no-user-gesture-required'];
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required'
+];
 
 function launchBrowser() {
-  return chromium.launch({executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: CHROMIUM_ARGS, timeout: 20000});
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    timeout: 20000
+  });
 }
 
 // Starts ws-serve on 127.0.0.1:port (0: a free port) serving the overlay; resolves when it has
 // logged "listening on HOST:PORT". Lines written with send() go to its stdin.
 function startServer({port = 0, args = [], env = {}, root = OVERLAY} = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(path.join(BIN, 'ws-serve'),
-        ['--listen', `127.0.0.1:${port}`, '--root', root, ...args],
+    const proc = spawn(
+        path.join(BIN, 'ws-serve'), ['--listen', `127.0.0.1:${port}`, '--root', root, ...args],
         {stdio: ['pipe', 'ignore', 'pipe'], env: {...process.env, ...env}});
     let log = '';
     let done = false;
@@ -60,8 +65,8 @@ function startServer({port = 0, args = [], env = {}, root = OVERLAY} = {}) {
           log: () => log,
           send(events) {
             const list = Array.isArray(events) ? events : [events];
-            proc.stdin.write(list.map((e) => (typeof e === 'string' ? e : JSON.stringify(e)) + '\n')
-                .join(''));
+            proc.stdin.write(
+                list.map((e) => (typeof e === 'string' ? e : JSON.stringify(e)) + '\n').join(''));
           },
           // SIGTERM, then SIGKILL if it is still there after 5 s; resolves on exit.
           async stop() {
@@ -83,9 +88,14 @@ let sequence = 0;
 // A schema-v1 event of `type` from `user` (a login) with the keys in `extra`.
 function event(type, user, extra = {}) {
   sequence++;
-  const e = {v: 1, type, id: crypto.randomUUID(), source: 'trigger',
+  const e = {
+    v: 1,
+    type,
+    id: crypto.randomUUID(),
+    source: 'trigger',
     at: new Date(Date.UTC(2026, 2, 1, 18, 0, 0, sequence)).toISOString(),
-    channel: {id: '1', login: 'testchannel', name: 'TestChannel'}};
+    channel: {id: '1', login: 'testchannel', name: 'TestChannel'}
+  };
   if (user !== null) e.user = {id: String(1000 + sequence), login: user.toLowerCase(), name: user};
   return Object.assign(e, extra);
 }
@@ -106,7 +116,8 @@ function recorder() {
   new MutationObserver((mutations) => {
     for (const m of mutations) {
       for (const n of m.addedNodes) {
-        if (n.nodeType === 1 && n.classList.contains('alert')) window.__record.push(describe('add', n));
+        if (n.nodeType === 1 && n.classList.contains('alert'))
+          window.__record.push(describe('add', n));
       }
       for (const n of m.removedNodes) {
         if (n.nodeType === 1 && n.classList.contains('alert')) {
@@ -147,9 +158,15 @@ function alertsOf(record) {
     const r = record[i];
     if (r.op !== 'add') continue;
     const rm = record.slice(i + 1).find((x) => x.op === 'remove' && x.id === r.id);
-    out.push({title: r.title, message: r.message, finalMessage: rm ? rm.message : null,
-      type: r.type, id: r.id,
-      shownMs: rm ? rm.t - r.t : null, gapMs: prevRemove === null ? null : r.t - prevRemove});
+    out.push({
+      title: r.title,
+      message: r.message,
+      finalMessage: rm ? rm.message : null,
+      type: r.type,
+      id: r.id,
+      shownMs: rm ? rm.t - r.t : null,
+      gapMs: prevRemove === null ? null : r.t - prevRemove
+    });
     if (rm) prevRemove = rm.t;
   }
   return out;
@@ -168,5 +185,18 @@ function screenshotPath(name) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = {ROOT, BIN, OVERLAY, launchBrowser, startServer, event, recorder, openOverlay,
-  waitForAlerts, alertsOf, oneAtATime, screenshotPath, sleep};
+module.exports = {
+  ROOT,
+  BIN,
+  OVERLAY,
+  launchBrowser,
+  startServer,
+  event,
+  recorder,
+  openOverlay,
+  waitForAlerts,
+  alertsOf,
+  oneAtATime,
+  screenshotPath,
+  sleep
+};

@@ -35,7 +35,8 @@ after(async () => {
   for (const s of servers) await s.stop();
 });
 
-test('alerts show the right text, in order, one at a time, with the configured timing',
+test(
+    'alerts show the right text, in order, one at a time, with the configured timing',
     {timeout: 30000}, async () => {
       const s = await server();
       const page = await overlay(s, 'duration=0.6&pause=0.3&mute=1');
@@ -44,8 +45,9 @@ test('alerts show the right text, in order, one at a time, with the configured t
         h.event('sub', 'Bob', {tier: '1000', months: 1, gifted: false}),
         h.event('cheer', 'Carol', {bits: 500, message: 'hello there'}),
         h.event('raid', 'Dave', {viewers: 42}),
-        h.event('redemption', 'Erin', {reward: {id: 'r1', title: 'Hydrate', cost: 100},
-          message: 'drink water'}),
+        h.event(
+            'redemption', 'Erin',
+            {reward: {id: 'r1', title: 'Hydrate', cost: 100}, message: 'drink water'}),
       ]);
       await page.waitForSelector('.alert');
       await page.screenshot({path: h.screenshotPath('order-first-alert.png')});
@@ -65,13 +67,15 @@ test('alerts show the right text, in order, one at a time, with the configured t
       assert.deepEqual(page.errors, []);
     });
 
-test('a burst of 100 events in one second: every one shown once, in order', {timeout: 60000},
+test(
+    'a burst of 100 events in one second: every one shown once, in order', {timeout: 60000},
     async () => {
       const s = await server();
       const page = await overlay(s, 'duration=0.05&pause=0&mute=1');
       const events = [];
       for (let i = 1; i <= 100; i++) {
-        events.push(h.event('cheer', `viewer${String(i).padStart(3, '0')}`, {bits: i, message: ''}));
+        events.push(
+            h.event('cheer', `viewer${String(i).padStart(3, '0')}`, {bits: i, message: ''}));
       }
       for (let i = 0; i < 100; i += 10) {  // ten slices of ten over about a second
         s.send(events.slice(i, i + 10));
@@ -111,30 +115,37 @@ test('markup in a username or message stays text', {timeout: 30000}, async () =>
   await page.screenshot({path: h.screenshotPath('markup-stays-text.png')});
   assert.equal(await page.textContent('.alert__title'), `${name} cheered 100 bits!`);
   assert.equal(await page.textContent('.alert__message'), message);
-  assert.equal(await page.locator('.alert b, .alert i, .alert script, .alert img:not(.alert__image)')
-      .count(), 0);
+  assert.equal(
+      await page.locator('.alert b, .alert i, .alert script, .alert img:not(.alert__image)')
+          .count(),
+      0);
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
 });
 
-test('a gift bomb is one alert, whichever order its events arrive in', {timeout: 30000},
+test(
+    'a gift bomb is one alert, whichever order its events arrive in', {timeout: 30000},
     async () => {
       const s = await server();
       const page = await overlay(s, 'duration=0.4&pause=0.1&giftHold=1&mute=1');
-      const gift = (gifter, recipient, group) => h.event('subgift', gifter,
+      const gift = (gifter, recipient, group) => h.event(
+          'subgift', gifter,
           {recipient: {login: recipient.toLowerCase(), name: recipient}, tier: '1000', group});
       // Group A: the giftbomb first, then its subgifts (Twitch IRC's usual order).
       // Group B: the subgifts first, then the giftbomb, within the hold.
       // Group C: subgifts whose giftbomb never comes: one alert from the subgifts after the hold.
       s.send([
         h.event('giftbomb', 'Gina', {count: 3, tier: '1000', group: 'A'}),
-        gift('Gina', 'R1', 'A'), gift('Gina', 'R2', 'A'),
-        gift('Hank', 'S1', 'B'), gift('Hank', 'S2', 'B'),
+        gift('Gina', 'R1', 'A'),
+        gift('Gina', 'R2', 'A'),
+        gift('Hank', 'S1', 'B'),
+        gift('Hank', 'S2', 'B'),
       ]);
       await h.sleep(200);
       s.send([
         h.event('giftbomb', 'Hank', {count: 2, tier: '2000', group: 'B'}),
         gift('Gina', 'R3', 'A'),
-        gift('Ivy', 'T1', 'C'), gift('Ivy', 'T2', 'C'),
+        gift('Ivy', 'T1', 'C'),
+        gift('Ivy', 'T2', 'C'),
         gift('Jack', 'Solo', undefined),
         h.event('follow', 'Kim'),
       ]);
@@ -153,7 +164,8 @@ test('a gift bomb is one alert, whichever order its events arrive in', {timeout:
       assert.equal(alerts[0].finalMessage, 'R1, R2, R3');  // folded in while on screen
     });
 
-test('anonymous acts read as the configured name; tiers read as words', {timeout: 30000},
+test(
+    'anonymous acts read as the configured name; tiers read as words', {timeout: 30000},
     async () => {
       const s = await server();
       const page = await overlay(s, 'duration=0.2&pause=0.05&mute=1');
@@ -175,11 +187,14 @@ test('anonymous acts read as the configured name; tiers read as words', {timeout
       ]);
     });
 
-test('types switched off and amounts under the minimum are skipped; URL templates apply',
+test(
+    'types switched off and amounts under the minimum are skipped; URL templates apply',
     {timeout: 30000}, async () => {
       const s = await server();
-      const page = await overlay(s, 'types=cheer,raid&minBits=100&minViewers=10&duration=0.2' +
-          '&pause=0.05&mute=1&cheer.text=' + encodeURIComponent('{bits} from {user}!'));
+      const page = await overlay(
+          s,
+          'types=cheer,raid&minBits=100&minViewers=10&duration=0.2' +
+              '&pause=0.05&mute=1&cheer.text=' + encodeURIComponent('{bits} from {user}!'));
       s.send([
         h.event('follow', 'Off'),
         h.event('cheer', 'Small', {bits: 99, message: ''}),
@@ -192,15 +207,19 @@ test('types switched off and amounts under the minimum are skipped; URL template
       await h.waitForAlerts(page, 3);
       await h.sleep(500);
       const alerts = h.alertsOf(await page.evaluate(() => window.__record));
-      assert.deepEqual(alerts.map((a) => a.title), [
-        '100 from Enough!', 'Big is raiding with 10 viewers!', '1000 from Last!']);
+      assert.deepEqual(
+          alerts.map((a) => a.title),
+          ['100 from Enough!', 'Big is raiding with 10 viewers!', '1000 from Last!']);
     });
 
-test('bad lines and odd events are counted and skipped; the queue goes on', {timeout: 30000},
+test(
+    'bad lines and odd events are counted and skipped; the queue goes on', {timeout: 30000},
     async () => {
       const s = await server();
-      const page = await overlay(s, 'duration=0.2&pause=0.05&mute=1&types=follow,cheer' +
-          '&__proto__.text=polluted&constructor.text=polluted');
+      const page = await overlay(
+          s,
+          'duration=0.2&pause=0.05&mute=1&types=follow,cheer' +
+              '&__proto__.text=polluted&constructor.text=polluted');
       s.send([
         'not json at all',
         '[1, 2, 3]',
@@ -212,15 +231,16 @@ test('bad lines and odd events are counted and skipped; the queue goes on', {tim
       await h.waitForAlerts(page, 2);
       await h.sleep(300);
       const alerts = h.alertsOf(await page.evaluate(() => window.__record));
-      assert.deepEqual(alerts.map((a) => a.title),
-          ['loginonly is now following!', 'Fine is now following!']);
+      assert.deepEqual(
+          alerts.map((a) => a.title), ['loginonly is now following!', 'Fine is now following!']);
       const counts = await page.evaluate(() => window.__overlay.counts);
       assert.equal(counts.invalid, 3);
       assert.equal(counts.skipped, 1);  // the cheer of "lots" bits is under minBits
       assert.equal(await page.evaluate(() => ({}).text), undefined);
     });
 
-test('each alert plays its sound at the configured volume; mute=1 plays none', {timeout: 30000},
+test(
+    'each alert plays its sound at the configured volume; mute=1 plays none', {timeout: 30000},
     async () => {
       const s = await server();
       // Records every play() of a media element: which sound, at what volume.
@@ -241,31 +261,38 @@ test('each alert plays its sound at the configured volume; mute=1 plays none', {
         await page.waitForSelector('html[data-connection="open"]');
         return page;
       };
-      const loud = await pageFor('duration=0.2&pause=0.05&volume=0.5&follow.volume=0.8' +
+      const loud = await pageFor(
+          'duration=0.2&pause=0.05&volume=0.5&follow.volume=0.8' +
           '&raid.sound=');
       const muted = await pageFor('duration=0.2&pause=0.05&mute=1');
-      s.send([h.event('follow', 'Fola'), h.event('cheer', 'Chee', {bits: 5, message: ''}),
-        h.event('raid', 'Rai', {viewers: 5})]);
+      s.send([
+        h.event('follow', 'Fola'), h.event('cheer', 'Chee', {bits: 5, message: ''}),
+        h.event('raid', 'Rai', {viewers: 5})
+      ]);
       await h.waitForAlerts(loud, 3);
       await h.waitForAlerts(muted, 3);
       const plays = await loud.evaluate(() => window.__plays);
-      assert.deepEqual(plays.map((p) => [p.src.replace(/^.*\//, ''), p.volume]),
-          [['chime.wav', 0.4], ['chime.wav', 0.5]]);  // follow 0.8 × 0.5; cheer 1 × 0.5; raid none
+      // follow: 0.8 × 0.5; cheer: 1 × 0.5; raid: no sound.
+      assert.deepEqual(
+          plays.map((p) => [p.src.replace(/^.*\//, ''), p.volume]),
+          [['chime.wav', 0.4], ['chime.wav', 0.5]]);
       assert.deepEqual(await muted.evaluate(() => window.__plays), []);
     });
 
 test('a duration per type, from the URL', {timeout: 30000}, async () => {
   const s = await server();
   const page = await overlay(s, 'duration=0.2&pause=0.05&raid.duration=1.2&mute=1');
-  s.send([h.event('follow', 'Quick'), h.event('raid', 'Long', {viewers: 50}),
-    h.event('follow', 'Quick2')]);
+  s.send([
+    h.event('follow', 'Quick'), h.event('raid', 'Long', {viewers: 50}), h.event('follow', 'Quick2')
+  ]);
   const alerts = h.alertsOf(await h.waitForAlerts(page, 3));
   assert.deepEqual(alerts.map((a) => a.type), ['follow', 'raid', 'follow']);
   assert.ok(alerts[1].shownMs >= 1190, `raid shown ${alerts[1].shownMs} ms`);
   assert.ok(alerts[0].shownMs >= 190 && alerts[0].shownMs < alerts[1].shownMs);
 });
 
-test('config.json beside the page, ?config=FILE merged over it, URL parameters over both',
+test(
+    'config.json beside the page, ?config=FILE merged over it, URL parameters over both',
     {timeout: 30000}, async () => {
       // A copy of the overlay with its own config.json and an extra file.
       const root = fs.mkdtempSync(path.join(os.tmpdir(), 'overlay-'));
@@ -275,50 +302,59 @@ test('config.json beside the page, ?config=FILE merged over it, URL parameters o
       cfg.alerts.raid.text = 'RAID by {user}: {viewers}';
       cfg.alerts.cheer.text = 'CHEER {bits}';
       fs.writeFileSync(path.join(root, 'config.json'), JSON.stringify(cfg));
-      fs.writeFileSync(path.join(root, 'small.json'),
+      fs.writeFileSync(
+          path.join(root, 'small.json'),
           JSON.stringify({pause: 0.05, minBits: 10, alerts: {cheer: {message: 'says {message}'}}}));
       try {
         const s = await server({root});
-        const page = await overlay(s, 'config=small.json&duration=0.2&mute=1' +
-            '&raid.text=' + encodeURIComponent('{viewers} raiders with {user}'));
-        s.send([h.event('follow', 'NotShown'), h.event('cheer', 'Few', {bits: 5, message: 'a'}),
-          h.event('cheer', 'Many', {bits: 10, message: 'hi'}), h.event('raid', 'Rae', {viewers: 7})]);
+        const page = await overlay(
+            s,
+            'config=small.json&duration=0.2&mute=1' +
+                '&raid.text=' + encodeURIComponent('{viewers} raiders with {user}'));
+        s.send([
+          h.event('follow', 'NotShown'), h.event('cheer', 'Few', {bits: 5, message: 'a'}),
+          h.event('cheer', 'Many', {bits: 10, message: 'hi'}), h.event('raid', 'Rae', {viewers: 7})
+        ]);
         await h.waitForAlerts(page, 2);
         await h.sleep(400);
         const alerts = h.alertsOf(await page.evaluate(() => window.__record));
-        assert.deepEqual(alerts.map((a) => [a.title, a.message]),
+        assert.deepEqual(
+            alerts.map((a) => [a.title, a.message]),
             [['CHEER 10', 'says hi'], ['7 raiders with Rae', '']]);
       } finally {
         fs.rmSync(root, {recursive: true, force: true});
       }
     });
 
-test('the page reconnects after ws-serve restarts on the same port', {timeout: 45000},
-    async () => {
-      const first = await server();
-      const page = await overlay(first, 'duration=0.3&pause=0.05&mute=1');
-      first.send(h.event('follow', 'Before'));
-      await h.waitForAlerts(page, 1);
-      await first.stop();
-      await page.waitForSelector('html[data-connection="closed"]', {timeout: 10000});
-      const second = await server({port: first.port});
-      await page.waitForSelector('html[data-connection="open"]', {timeout: 20000});
-      second.send(h.event('follow', 'After'));
-      const alerts = h.alertsOf(await h.waitForAlerts(page, 2));
-      assert.deepEqual(alerts.map((a) => a.title),
-          ['Before is now following!', 'After is now following!']);
-    });
+test('the page reconnects after ws-serve restarts on the same port', {timeout: 45000}, async () => {
+  const first = await server();
+  const page = await overlay(first, 'duration=0.3&pause=0.05&mute=1');
+  first.send(h.event('follow', 'Before'));
+  await h.waitForAlerts(page, 1);
+  await first.stop();
+  await page.waitForSelector('html[data-connection="closed"]', {timeout: 10000});
+  const second = await server({port: first.port});
+  await page.waitForSelector('html[data-connection="open"]', {timeout: 20000});
+  second.send(h.event('follow', 'After'));
+  const alerts = h.alertsOf(await h.waitForAlerts(page, 2));
+  assert.deepEqual(
+      alerts.map((a) => a.title), ['Before is now following!', 'After is now following!']);
+});
 
-test('the page passes its token on; without it the stream is refused', {timeout: 30000},
+test(
+    'the page passes its token on; without it the stream is refused', {timeout: 30000},
     async () => {
       const s = await server({env: {WS_SERVE_TOKEN: 'S3cret token'}});
-      const page = await overlay(s, `token=${encodeURIComponent('S3cret token')}&duration=0.2&mute=1`);
+      const page =
+          await overlay(s, `token=${encodeURIComponent('S3cret token')}&duration=0.2&mute=1`);
       const bare = await browser.newPage();
       pages.push(bare);
       await bare.addInitScript(() => {
         window.__states = [];
-        new MutationObserver(() => window.__states.push(document.documentElement.dataset.connection))
-            .observe(document, {attributes: true, subtree: true, attributeFilter: ['data-connection']});
+        new MutationObserver(
+            () => window.__states.push(document.documentElement.dataset.connection))
+            .observe(
+                document, {attributes: true, subtree: true, attributeFilter: ['data-connection']});
       });
       await bare.goto(s.url + '?duration=0.2&mute=1&reconnectMin=0.1&reconnectMax=0.2');
       await bare.waitForFunction(() => window.__states.filter((x) => x === 'closed').length >= 2);
@@ -335,7 +371,8 @@ test('?debug=1 shows the connection state and the last events', {timeout: 30000}
   const e = h.event('raid', 'Debbie', {viewers: 3});
   s.send(e);
   await h.waitForAlerts(page, 1);
-  await page.waitForFunction(() => /shown as raid/.test(document.getElementById('debug').textContent));
+  await page.waitForFunction(
+      () => /shown as raid/.test(document.getElementById('debug').textContent));
   const text = await page.textContent('#debug');
   assert.match(text, /stream open ws:\/\/127\.0\.0\.1:\d+\//);
   assert.match(text, new RegExp(`raid Debbie ${e.id} shown as raid`));
@@ -344,17 +381,21 @@ test('?debug=1 shows the connection state and the last events', {timeout: 30000}
   assert.equal(await plain.isVisible('#debug'), false);
 });
 
-test('the default theme: screenshots of alerts over a transparent background', {timeout: 60000},
+test(
+    'the default theme: screenshots of alerts over a transparent background', {timeout: 60000},
     async () => {
       const s = await server();
       const page = await overlay(s, 'duration=1.6&pause=0.1&giftHold=0.2&mute=1');
       const samples = [
-        h.event('cheer', 'PixelPanda', {bits: 1000,
-          message: 'Take my bits and keep the stream going!'}),
+        h.event(
+            'cheer', 'PixelPanda',
+            {bits: 1000, message: 'Take my bits and keep the stream going!'}),
         h.event('giftbomb', 'GenerousGamer', {count: 5, tier: '1000', group: 'shot'}),
         h.event('raid', 'NightOwlTV', {viewers: 128}),
       ];
-      await page.evaluate(() => { window.__images = []; });
+      await page.evaluate(() => {
+        window.__images = [];
+      });
       s.send(samples);
       for (const [i, e] of samples.entries()) {
         await page.waitForSelector(`.alert[data-id="${e.id}"]`, {timeout: 10000});
@@ -365,8 +406,8 @@ test('the default theme: screenshots of alerts over a transparent background', {
             window.__images.push(img.getAttribute('src'));
           }
         });
-        await page.screenshot({path: h.screenshotPath(`theme-${i + 1}-${e.type}.png`),
-          omitBackground: true});
+        await page.screenshot(
+            {path: h.screenshotPath(`theme-${i + 1}-${e.type}.png`), omitBackground: true});
       }
       const alerts = h.alertsOf(await h.waitForAlerts(page, 3));
       assert.deepEqual(alerts.map((a) => a.type), ['cheer', 'giftbomb', 'raid']);
