@@ -14,6 +14,7 @@
 #include <libwebsockets.h>
 #include <limits.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,6 +32,7 @@
 #include "core/utf8.h"
 #include "version.h"
 #include "ws/broadcast.h"
+#include "ws/frame.h"
 #include "ws/loop.h"
 #include "ws/static_files.h"
 
@@ -38,6 +40,12 @@ namespace {
 
 constexpr const char* kStdinProtocol = "servitor-stdin";
 constexpr size_t kReadChunk = 64 * 1024;
+// One write to a client carries at most kBatchFrames frames and about kBatchBytes bytes. Small
+// batches keep the clients in step: a client whose socket has room must not run far ahead of one
+// whose socket is momentarily full, or that one is taken for a slow client.
+constexpr size_t kBatchFrames = 64;
+constexpr int kSocketSendBuffer = 256 * 1024;
+constexpr size_t kBatchBytes = 16 * 1024;
 
 // One WebSocket client. Allocated by us in ESTABLISHED, freed in CLOSED; lws's per-session
 // memory only holds a pointer to it.
@@ -61,7 +69,7 @@ class Server {
  public:
   explicit Server(const ServeOptions& opts)
       : opts_(opts),
-        broadcast_(opts.history, opts.max_queue, opts.max_queue_bytes, LWS_PRE),
+        broadcast_(opts.history, opts.max_queue, opts.max_queue_bytes, 0),
         reader_(opts.max_line),
         chunk_(kReadChunk) {}
 
@@ -99,6 +107,7 @@ class Server {
   Broadcast broadcast_;
   LineReader reader_;
   std::vector<char> chunk_;
+  std::string batch_;  // frames being written to one client
   std::vector<Client*> clients_;
   struct lws_context* context_ = nullptr;
   struct lws* stdin_wsi_ = nullptr;
@@ -353,6 +362,11 @@ int Server::OnConfirmUpgrade(struct lws* wsi) {
 }
 
 void Server::OnEstablished(struct lws* wsi, SessionData* sd) {
+  // A fixed send buffer (Linux otherwise grows it to megabytes) keeps what the kernel holds for
+  // one client small next to its --max-queue-bytes: without it, two equally fast clients can
+  // drift megabytes apart and the one behind is taken for a slow one.
+  int sndbuf = kSocketSendBuffer;
+  setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   auto* c = new Client;
   c->wsi = wsi;
   c->id = next_id_++;
@@ -373,16 +387,25 @@ int Server::OnWriteable(Client* c) {
                      reinterpret_cast<unsigned char*>(const_cast<char*>("too slow")), 8);
     return -1;
   }
+  // What is queued for this client leaves in one write as consecutive frames (a small batch,
+  // see kBatchFrames): one system call for several messages when the client is behind.
   unsigned char* data;
-  size_t len;
-  if (broadcast_.Peek(c->cursor, &data, &len)) {
-    int n = lws_write(c->wsi, data, len, LWS_WRITE_TEXT);
-    if (n < static_cast<int>(len)) {
+  size_t len, frames = 0;
+  batch_.assign(LWS_PRE, '\0');
+  while (frames < kBatchFrames && batch_.size() < LWS_PRE + kBatchBytes &&
+         broadcast_.Peek(c->cursor, &data, &len)) {
+    AppendTextFrame(data, len, &batch_);
+    broadcast_.Advance(&c->cursor);
+    frames++;
+  }
+  if (frames > 0) {
+    size_t n = batch_.size() - LWS_PRE;
+    if (lws_write(c->wsi, reinterpret_cast<unsigned char*>(&batch_[LWS_PRE]), n,
+                  LWS_WRITE_RAW) < static_cast<int>(n)) {
       LogWarning("client %llu: write failed: closing", c->id);
       return -1;
     }
-    frames_sent_++;
-    broadcast_.Advance(&c->cursor);
+    frames_sent_ += frames;
     if (have_pending_ && broadcast_.HasRoom(c->cursor, pending_.size())) PumpLines();
     if (broadcast_.Backlog(c->cursor) > 0 || draining_) lws_callback_on_writable(c->wsi);
     return 0;
@@ -574,8 +597,12 @@ void Server::Publish(const std::string& line) {
         Kick(c);
         continue;
       }
+      if (!c->dropped) {
+        LogWarning("client %llu: too slow (%zu messages, %llu bytes queued): dropping messages",
+                   c->id, broadcast_.Backlog(c->cursor),
+                   static_cast<unsigned long long>(broadcast_.BacklogBytes(c->cursor)));
+      }
       size_t n = broadcast_.DropToFit(&c->cursor);
-      if (!c->dropped) LogWarning("client %llu: too slow: dropping messages", c->id);
       c->dropped += n;
       dropped_ += n;
     }

@@ -18,7 +18,7 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
   size_t history = 0;
-  size_t max_queue = 4096;             ///< messages per client
+  size_t max_queue = 65536;            ///< messages per client
   size_t max_queue_bytes = 4u << 20;   ///< payload bytes per client
   SlowClientPolicy slow_client = SlowClientPolicy::kDisconnect;
   size_t max_line = 65536;

@@ -5,4 +5,5 @@ list(APPEND SERVITOR_SOURCES
   lib/ws/server.cc
   lib/ws/client.cc
   lib/ws/loop.cc
+  lib/ws/frame.cc
 )

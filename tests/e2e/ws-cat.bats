@@ -100,9 +100,16 @@ serve() {
 
 @test "ws-cat: a closed downstream (EPIPE) ends it cleanly with exit 0" {
   serve 0
-  seq 1 100000 >&7 &
-  run bash -c "timeout 10 '$BIN/ws-cat' ws://127.0.0.1:$PORT/ 2>'$T/cat.err' 7>&- | head -1; echo \${PIPESTATUS[0]}"
-  [ "${lines[1]}" = 0 ]
+  ( timeout 10 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/" 2>"$T/cat.err" | head -1 >"$T/first"
+    echo "${PIPESTATUS[0]}" >"$T/status" ) 3>&- 7>&- &
+  local n=100
+  until curl -s "http://127.0.0.1:$PORT/healthz" | jq -e '.clients == 1' >/dev/null || [ $n -eq 0 ]; do
+    sleep 0.1; n=$((n - 1))
+  done
+  seq 1 100000 >&7
+  wait_for_file "$T/status" 10
+  [ "$(cat "$T/status")" = 0 ]
+  [ "$(cat "$T/first")" = 1 ]
   ! grep -q error "$T/cat.err"
 }
 

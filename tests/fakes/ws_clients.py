@@ -2,7 +2,7 @@
 """Independent WebSocket clients for ws-serve's tests (python3-websockets), in one process.
 
 Opens --clients connections to URL and expects each to receive the lines "1".."--lines" in order
-and then a normal close (1000). --stall K more clients do the handshake and then never read.
+(zero-padded to --width digits, as `seq -f %0W.0f` writes them) and then a normal close (1000). --stall K more clients do the handshake and then never read.
 Writes --ready FILE once every connection is open. Prints one summary line and exits 0 only if
 every reading client got everything in order; everything is bounded by --timeout.
 """
@@ -17,7 +17,7 @@ import urllib.parse
 import websockets
 
 
-async def reader(url, expect, headers, results, i):
+async def reader(url, expect, width, headers, results, i):
     got = 0
     bad = None
     async with websockets.connect(url, max_size=None, ping_interval=None, compression=None,
@@ -26,7 +26,9 @@ async def reader(url, expect, headers, results, i):
         try:
             async for msg in ws:
                 got += 1
-                if bad is None and msg != str(got):
+                if got % 64 == 0:
+                    await asyncio.sleep(0)  # take turns: the test is of the server's fairness
+                if bad is None and msg != str(got).zfill(width):
                     bad = "client %d: message %d is %r" % (i, got, msg[:40])
         except websockets.ConnectionClosed:
             pass
@@ -70,6 +72,7 @@ async def main():
     ap.add_argument("url")
     ap.add_argument("--clients", type=int, default=1)
     ap.add_argument("--lines", type=int, required=True)
+    ap.add_argument("--width", type=int, default=0)
     ap.add_argument("--stall", type=int, default=0)
     ap.add_argument("--ready")
     ap.add_argument("--timeout", type=float, default=60)
@@ -78,7 +81,7 @@ async def main():
     headers = [tuple(x.strip() for x in h.split(":", 1)) for h in a.header]
     results = {"open": 0, "complete": 0, "errors": []}
     stalled = [stalled_socket(a.url) for _ in range(a.stall)]
-    tasks = [asyncio.ensure_future(reader(a.url, a.lines, headers, results, i))
+    tasks = [asyncio.ensure_future(reader(a.url, a.lines, a.width, headers, results, i))
              for i in range(a.clients)]
     for _ in range(int(a.timeout * 20)):
         if results["open"] == a.clients or all(t.done() for t in tasks):
