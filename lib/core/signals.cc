@@ -2,23 +2,39 @@
 #include "core/signals.h"
 
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <cstdint>
 
 #include <cstring>
 
 namespace {
 
 volatile sig_atomic_t g_stop_signal = 0;
+// When the first signal came (CLOCK_MONOTONIC, ms). A second one within kSameRequestMs is the same
+// request delivered twice: `timeout` and process managers send SIGTERM to the process and to its
+// group, so a command would get both copies at once and mistake them for a user who insists.
+volatile int64_t g_first_ms = 0;
+constexpr int64_t kSameRequestMs = 1000;
+
+int64_t MonotonicMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
 void (*volatile g_wake)(void*) = nullptr;
 void* volatile g_wake_arg = nullptr;
 
 void OnStopSignal(int sig) {
   if (g_stop_signal != 0) {
+    if (MonotonicMs() - g_first_ms < kSameRequestMs) return;
     static const char kMsg[] = "interrupted again: exiting without draining\n";
     ssize_t ignored = write(2, kMsg, sizeof kMsg - 1);
     (void)ignored;
     _exit(1);
   }
+  g_first_ms = MonotonicMs();
   g_stop_signal = sig;
   if (g_wake) g_wake(g_wake_arg);
 }

@@ -3,8 +3,9 @@
 #pragma once
 
 /// Installs handlers for SIGINT and SIGTERM. The first signal sets StopRequested(); the loop
-/// then stops taking input, delivers what is in flight and exits 0. The second signal calls
-/// _exit(1) from the handler: the user insisted.
+/// then stops taking input, delivers what is in flight and exits 0. A second signal calls _exit(1)
+/// from the handler: the user insisted. A second signal within one second of the first is taken
+/// for the same request delivered twice (timeout(1) signals the process and its group) and ignored.
 void InstallStopSignals();
 
 /// True once a stop signal has arrived.
