@@ -85,6 +85,16 @@ setup() {
   report "${problems[@]}"
 }
 
+@test "scripts/servitor: every --option that --help prints is in man/servitor.1.scd" {
+  local problems=() help
+  help=$(timeout 20 "$ROOT/scripts/servitor" --help </dev/null)
+  for opt in $(grep -oE -- '--[a-z0-9][a-z0-9-]*' <<<"$help" | sort -u); do
+    grep -qE -- "${opt}([^a-z0-9-]|\$)" "$ROOT/man/servitor.1.scd" || problems+=("servitor: $opt is not in man/servitor.1.scd")
+  done
+  [ -n "$help" ] || problems+=("servitor --help printed nothing")
+  report "${problems[@]}"
+}
+
 @test "cmake --install puts every command and man page under the prefix" {
   local build prefix problems=()
   build=$(cd "$BIN/.." && pwd)
