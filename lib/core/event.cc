@@ -10,8 +10,8 @@
 
 const std::vector<std::string>& EventTypes() {
   static const std::vector<std::string> kTypes = {
-      "follow", "sub",  "resub",        "subgift", "giftbomb", "cheer", "raid",
-      "redemption", "hypetrain", "announcement", "chat", "host", "gap", "notice"};
+      "follow",     "sub",       "resub",        "subgift", "giftbomb", "cheer", "raid",
+      "redemption", "hypetrain", "announcement", "chat",    "host",     "gap",   "notice"};
   return kTypes;
 }
 
@@ -71,10 +71,9 @@ std::string NewUuid() {
   b[6] = (b[6] & 0x0F) | 0x40;
   b[8] = (b[8] & 0x3F) | 0x80;
   char out[37];
-  snprintf(out, sizeof out,
-           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-           b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-           b[15]);
+  snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+           b[14], b[15]);
   return out;
 }
 
@@ -161,14 +160,15 @@ bool CheckTypeKeys(const std::string& type, const json_t* e, std::string* err) {
   if (type == "subgift") {
     return CheckIdentity(e, "recipient", true, err) &&
            CheckEnum(e, "tier", true, {"prime", "1000", "2000", "3000"}, err) &&
-           CheckString(e, "group", false, err);
+           CheckString(e, "group", false, err) && CheckInt(e, "months", false, 1, err);
   }
   if (type == "giftbomb") {
     return CheckInt(e, "count", true, 1, err) &&
            CheckEnum(e, "tier", true, {"prime", "1000", "2000", "3000"}, err) &&
            CheckInt(e, "total", false, 0, err) && CheckString(e, "group", false, err);
   }
-  if (type == "cheer") return CheckInt(e, "bits", true, 1, err) && CheckString(e, "message", false, err);
+  if (type == "cheer")
+    return CheckInt(e, "bits", true, 1, err) && CheckString(e, "message", false, err);
   if (type == "raid") return CheckInt(e, "viewers", true, 0, err);
   if (type == "redemption") {
     const json_t* reward = json_object_get(e, "reward");
@@ -186,7 +186,8 @@ bool CheckTypeKeys(const std::string& type, const json_t* e, std::string* err) {
            CheckInt(e, "level", false, 0, err) && CheckInt(e, "total", false, 0, err) &&
            CheckInt(e, "goal", false, 0, err);
   }
-  if (type == "announcement" || type == "chat") return CheckString(e, "message", true, err);
+  if (type == "announcement") return CheckString(e, "message", true, err);
+  if (type == "chat") return CheckString(e, "message", true, err) && CheckBool(e, "action", err);
   if (type == "host") {
     const json_t* target = json_object_get(e, "target");
     if (!target) return Fail(err, "target", "missing");
@@ -200,7 +201,8 @@ bool CheckTypeKeys(const std::string& type, const json_t* e, std::string* err) {
   if (type == "gap") {
     return CheckTimestamp(e, "from", true, err) && CheckTimestamp(e, "to", true, err);
   }
-  if (type == "notice") return CheckString(e, "kind", true, err);
+  if (type == "notice")
+    return CheckString(e, "kind", true, err) && CheckString(e, "system", false, err);
   return Fail(err, "type", "unknown");
 }
 
@@ -227,7 +229,7 @@ bool ValidateEvent(const json_t* event, std::string* err) {
   }
   if (!CheckTimestamp(event, "at", true, err)) return false;
   if (!CheckIdentity(event, "channel", false, err) || !CheckIdentity(event, "user", false, err) ||
-      !CheckBool(event, "anonymous", err)) {
+      !CheckBool(event, "anonymous", err) || !CheckBool(event, "shared", err)) {
     return false;
   }
   if (json_is_true(json_object_get(event, "anonymous")) && json_object_get(event, "user")) {

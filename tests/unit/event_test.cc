@@ -35,10 +35,11 @@ TEST(Event, BuilderWritesSchemaOrder) {
   SetIdentity(ev.get(), "user", {"2", "viewer", "Viewer"});
   SetInt(ev.get(), "bits", 100);
   SetString(ev.get(), "message", "Cheer100 hi");
-  EXPECT_EQ(JsonDump(ev.get()),
-            R"({"v":1,"type":"cheer","id":"abc","source":"trigger","at":"2026-03-01T18:04:12.551Z",)"
-            R"("channel":{"id":"1","login":"chan"},"user":{"id":"2","login":"viewer","name":"Viewer"},)"
-            R"("bits":100,"message":"Cheer100 hi"})");
+  EXPECT_EQ(
+      JsonDump(ev.get()),
+      R"({"v":1,"type":"cheer","id":"abc","source":"trigger","at":"2026-03-01T18:04:12.551Z",)"
+      R"("channel":{"id":"1","login":"chan"},"user":{"id":"2","login":"viewer","name":"Viewer"},)"
+      R"("bits":100,"message":"Cheer100 hi"})");
   std::string err;
   EXPECT_TRUE(ValidateEvent(ev.get(), &err)) << err;
 }
@@ -69,7 +70,7 @@ TEST(Event, UuidsAreVersion4AndDistinct) {
       bool dash = k == 8 || k == 13 || k == 18 || k == 23;
       EXPECT_TRUE(dash ? id[k] == '-' : isxdigit(id[k]) && !isupper(id[k])) << id;
     }
-    EXPECT_EQ(id[14], '4') << id;                                 // version 4
+    EXPECT_EQ(id[14], '4') << id;                                          // version 4
     EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;  // RFC 4122 variant
     seen.insert(id);
   }
@@ -81,17 +82,17 @@ TEST(Event, EveryTypeHasAValidExample) {
       {"follow", ""},
       {"sub", R"("tier":"prime","months":1,"gifted":false)"},
       {"resub", R"("tier":"1000","months":14,"streak":3,"message":"hi")"},
-      {"subgift", R"("recipient":{"login":"r"},"tier":"2000","group":"g1")"},
+      {"subgift", R"("recipient":{"login":"r"},"tier":"2000","group":"g1","months":3)"},
       {"giftbomb", R"("count":5,"tier":"1000","total":50,"group":"g1")"},
       {"cheer", R"("bits":100,"message":"Cheer100")"},
       {"raid", R"("viewers":0)"},
       {"redemption", R"("reward":{"id":"r1","title":"Hydrate","cost":500},"message":"now")"},
       {"hypetrain", R"("phase":"progress","level":2,"total":1500,"goal":2000)"},
       {"announcement", R"("message":"hello")"},
-      {"chat", R"("message":"hello")"},
+      {"chat", R"("message":"waves","action":true,"shared":true)"},
       {"host", R"("target":{"login":"other"},"viewers":3)"},
       {"gap", R"("from":"2026-03-01T18:04:12.551Z","to":"2026-03-01T18:05:12.551Z")"},
-      {"notice", R"("kind":"bitsbadgetier")"},
+      {"notice", R"("kind":"bitsbadgetier","system":"bits badge tier 1000")"},
   };
   std::set<std::string> covered;
   for (const auto& [type, rest] : examples) {
@@ -136,6 +137,12 @@ TEST(Event, RejectsTypeKeyProblems) {
   EXPECT_EQ(Validate(Event("gap", R"("from":"2026-03-01T18:04:12.551Z")")), "to: missing");
   EXPECT_EQ(Validate(Event("notice", "")), "kind: missing");
   EXPECT_EQ(Validate(Event("sub", R"("tier":"1000","gifted":"yes")")), "gifted: not a boolean");
+  EXPECT_EQ(Validate(Event("follow", R"("shared":1)")), "shared: not a boolean");
+  EXPECT_EQ(Validate(Event("chat", R"("message":"waves","action":"yes")")),
+            "action: not a boolean");
+  EXPECT_EQ(Validate(Event("notice", R"("kind":"x","system":7)")), "system: not a string");
+  EXPECT_EQ(Validate(Event("subgift", R"("recipient":{"login":"r"},"tier":"1000","months":0)")),
+            "months: below its minimum");
 }
 
 TEST(Event, AcceptsUnknownExtraKeys) {
