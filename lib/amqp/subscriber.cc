@@ -304,6 +304,7 @@ Subscriber::Step Subscriber::TakeFrames() {
         break;
     }
     if (s != Step::kContinue) return s;
+    if (StopRequested() && !cancelling_) break;  // cancel first, then take the rest
   }
   if (next == AmqpConnection::Next::kLost) {
     ConnectionLost(lost_why);

@@ -1,0 +1,79 @@
+# Shared by the amqp-*.bats files: a RabbitMQ node to test against, and small helpers.
+# CI (.ci/run) starts one node for the whole run and exports AMQP_TEST_URL, RABBITMQ_NODENAME
+# and AMQP_TEST_DIR; standalone, each file starts its own node in setup_file and stops it in
+# teardown_file.
+
+RABBIT=$ROOT/tests/rabbitmq
+
+amqp_setup_file() {
+  if [ -z "${AMQP_TEST_URL:-}" ]; then
+    AMQP_TEST_DIR=$(mktemp -d /tmp/servitor-amqp.XXXXXX)
+    chmod 755 "$AMQP_TEST_DIR"
+    local env
+    env=$("$RABBIT" start "$AMQP_TEST_DIR") || return 1
+    eval "$env"
+    export AMQP_TEST_URL RABBITMQ_NODENAME AMQP_TEST_DIR AMQP_OWN_NODE=1
+  fi
+  [ -n "${AMQP_TEST_DIR:-}" ] || { echo "AMQP_TEST_URL without AMQP_TEST_DIR" >&2; return 1; }
+}
+
+amqp_teardown_file() {
+  if [ -n "${AMQP_OWN_NODE:-}" ]; then
+    "$RABBIT" stop "$AMQP_TEST_DIR"
+    rm -rf "$AMQP_TEST_DIR"
+  fi
+}
+
+# Names unique to one test, so tests sharing a node do not see each other's messages.
+amqp_setup() {
+  T=t$BATS_TEST_NUMBER-$$-$RANDOM
+  export AMQP_URL=$AMQP_TEST_URL
+}
+
+# rmqctl ARGS...: rabbitmqctl against the test node.
+rmqctl() { timeout 60 "$RABBIT" ctl "$AMQP_TEST_DIR" "$@"; }
+
+# queue_depth QUEUE: messages in QUEUE (ready + unacknowledged).
+queue_depth() {
+  rmqctl -q list_queues name messages | awk -v q="$1" '$1 == q { print $2 }'
+}
+
+# wait_queue_consumers QUEUE N [SECONDS]: waits until QUEUE has N consumers.
+wait_queue_consumers() {
+  local q=$1 want=$2 n=$(( ${3:-20} * 4 ))
+  while [ $n -gt 0 ]; do
+    [ "$(rmqctl -q list_queues name consumers | awk -v q="$q" '$1 == q { print $2 }')" = "$want" ] &&
+      return 0
+    sleep 0.25
+    n=$((n - 1))
+  done
+  return 1
+}
+
+# wait_exchange_consumers EXCHANGE N [SECONDS]: waits until N queues are bound to EXCHANGE.
+wait_bindings() {
+  local x=$1 want=$2 n=$(( ${3:-20} * 4 ))
+  while [ $n -gt 0 ]; do
+    [ "$(rmqctl -q list_bindings source_name | grep -cx "$x")" -ge "$want" ] && return 0
+    sleep 0.25
+    n=$((n - 1))
+  done
+  return 1
+}
+
+# events N [FROM]: N numbered schema-like events for channel "chan", one per line.
+events() {
+  local n=$1 from=${2:-1}
+  awk -v n="$n" -v f="$from" 'BEGIN { for (i = f; i < f + n; i++)
+    printf "{\"v\":1,\"type\":\"chat\",\"id\":\"%d\",\"channel\":{\"login\":\"chan\"},\"n\":%d}\n", i, i }'
+}
+
+# wait_lines FILE N [SECONDS]: waits until FILE has at least N lines.
+wait_lines() {
+  local f=$1 want=$2 n=$(( ${3:-20} * 20 ))
+  while [ "$(wc -l <"$f" 2>/dev/null || echo 0)" -lt "$want" ] && [ $n -gt 0 ]; do
+    sleep 0.05
+    n=$((n - 1))
+  done
+  [ "$(wc -l <"$f")" -ge "$want" ]
+}
