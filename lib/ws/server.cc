@@ -40,12 +40,17 @@ namespace {
 
 constexpr const char* kStdinProtocol = "servitor-stdin";
 constexpr size_t kReadChunk = 64 * 1024;
-// One write to a client carries at most kBatchFrames frames and about kBatchBytes bytes. Small
+// One write to a client carries at most kBatchFrames frames and about BatchBytes() bytes. Small
 // batches keep the clients in step: a client whose socket has room must not run far ahead of one
-// whose socket is momentarily full, or that one is taken for a slow client.
+// whose socket is momentarily full, or that one is taken for a slow client. And when the socket
+// takes only part of a batch, lws keeps a copy of the rest: kBatchBudget bounds those copies over
+// all clients together, so batches shrink as clients multiply (16 KiB up to 512 clients, then
+// down to 4 KiB).
 constexpr size_t kBatchFrames = 64;
+constexpr size_t kBatchBudget = 8u << 20;
+constexpr size_t kBatchMinBytes = 4 * 1024;
+constexpr size_t kBatchMaxBytes = 16 * 1024;
 constexpr int kSocketSendBuffer = 256 * 1024;
-constexpr size_t kBatchBytes = 16 * 1024;
 
 // One WebSocket client. Allocated by us in ESTABLISHED, freed in CLOSED; lws's per-session
 // memory only holds a pointer to it.
@@ -89,6 +94,10 @@ class Server {
 
  private:
   bool Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body);
+  size_t BatchBytes() const {
+    size_t b = kBatchBudget / (clients_.empty() ? 1 : clients_.size());
+    return b < kBatchMinBytes ? kBatchMinBytes : b > kBatchMaxBytes ? kBatchMaxBytes : b;
+  }
   std::string HealthJson() const;
   bool TokenPresented(struct lws* wsi) const;
   bool OriginAllowed(struct lws* wsi) const;
@@ -170,7 +179,7 @@ int CallbackStdin(struct lws* wsi, enum lws_callback_reasons reason, void* user,
 }
 
 const struct lws_protocols kProtocols[] = {
-    {"servitor", CallbackServitor, sizeof(SessionData), 4096, 0, nullptr, 0},
+    {"servitor", CallbackServitor, sizeof(SessionData), 1024, 0, nullptr, 65536},
     {kStdinProtocol, CallbackStdin, 0, 0, 0, nullptr, 0},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
@@ -392,7 +401,8 @@ int Server::OnWriteable(Client* c) {
   unsigned char* data;
   size_t len, frames = 0;
   batch_.assign(LWS_PRE, '\0');
-  while (frames < kBatchFrames && batch_.size() < LWS_PRE + kBatchBytes &&
+  const size_t batch_bytes = BatchBytes();
+  while (frames < kBatchFrames && batch_.size() < LWS_PRE + batch_bytes &&
          broadcast_.Peek(c->cursor, &data, &len)) {
     AppendTextFrame(data, len, &batch_);
     broadcast_.Advance(&c->cursor);

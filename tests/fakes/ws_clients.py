@@ -17,11 +17,21 @@ import urllib.parse
 import websockets
 
 
+def small_socket(url):
+    """A connected socket with a fixed receive buffer: the kernel would otherwise let one reader
+    hold megabytes more than another, and the server would rightly take the other for slow."""
+    u = urllib.parse.urlsplit(url)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * 1024)
+    s.connect((u.hostname, u.port))
+    return s
+
+
 async def reader(url, expect, width, headers, results, i):
     got = 0
     bad = None
-    async with websockets.connect(url, max_size=None, ping_interval=None, compression=None,
-                                  extra_headers=headers, max_queue=1024) as ws:
+    async with websockets.connect(url, sock=small_socket(url), max_size=None, ping_interval=None,
+                                  compression=None, extra_headers=headers, max_queue=256) as ws:
         results["open"] += 1
         try:
             async for msg in ws:
