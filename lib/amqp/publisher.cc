@@ -6,7 +6,10 @@
 
 #include <amqp.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +27,21 @@
 #include "core/signals.h"
 
 namespace {
+
+/// TCP_CORK for the life of the object.
+class Cork {
+ public:
+  explicit Cork(int fd) : fd_(fd) { Set(1); }
+  ~Cork() { Set(0); }
+  Cork(const Cork&) = delete;
+  Cork& operator=(const Cork&) = delete;
+
+ private:
+  void Set(int on) {
+    if (fd_ >= 0) setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+  }
+  int fd_;
+};
 
 struct HeaderTemplate {
   std::string name;
@@ -165,6 +183,9 @@ bool Publisher::Publish(OutgoingMessage msg) {
 }
 
 Publisher::Step Publisher::PublishPending() {
+  // Cork the socket while publishing a burst: frames of many messages share TCP segments,
+  // which saves the broker more work than it costs us. Uncorking sends the rest at once.
+  Cork cork(conn_.fd());
   while (conn_.is_open() && !(opts_.confirm && window_.full())) {
     std::string line;
     LineReader::Status st = reader_.Next(&line);
