@@ -52,8 +52,7 @@ int Run(Options& o) {
     o.serve.root = DefaultOverlayRoot();
     if (o.serve.root.empty()) LogDebug("no overlay directory found: serving no files");
   }
-  if (o.serve.token.empty() &&
-      !ReadSecret(o.token_file, "WS_SERVE_TOKEN", &o.serve.token, &err)) {
+  if (o.serve.token.empty() && !ReadSecret(o.token_file, "WS_SERVE_TOKEN", &o.serve.token, &err)) {
     LogError("--token-file %s", err.c_str());
     return kExitUsage;
   }

@@ -10,10 +10,10 @@ bool ParseListenAddress(const std::string& text, std::string* host, int* port, s
 
 /// A WebSocket URL split up.
 struct WsUrl {
-  bool tls = false;   ///< wss://
-  std::string host;   ///< without brackets for IPv6
-  int port = 0;       ///< 80/443 when the URL has none
-  std::string path;   ///< path and query, at least "/"
+  bool tls = false;  ///< wss://
+  std::string host;  ///< without brackets for IPv6
+  int port = 0;      ///< 80/443 when the URL has none
+  std::string path;  ///< path and query, at least "/"
 };
 
 /// Parses "ws://host[:port][/path][?query]" or "wss://...". Returns false with |err| otherwise.

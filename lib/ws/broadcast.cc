@@ -2,10 +2,7 @@
 #include "ws/broadcast.h"
 
 Broadcast::Broadcast(size_t history, size_t max_messages, size_t max_bytes, size_t headroom)
-    : history_(history),
-      max_messages_(max_messages),
-      max_bytes_(max_bytes),
-      headroom_(headroom) {}
+    : history_(history), max_messages_(max_messages), max_bytes_(max_bytes), headroom_(headroom) {}
 
 uint64_t Broadcast::Push(std::string_view payload) {
   Message m;

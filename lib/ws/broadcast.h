@@ -18,7 +18,7 @@ class Broadcast {
  public:
   /// The position of one client in the stream. Owned by the client; plain data.
   struct Cursor {
-    uint64_t next = 0;     ///< sequence number of the next message to send
+    uint64_t next = 0;  ///< sequence number of the next message to send
     bool attached = false;
   };
 

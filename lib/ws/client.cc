@@ -2,9 +2,7 @@
 // "servitor-stdin" for stdin adopted as a raw file with --send.
 #include "ws/client.h"
 
-#include <fcntl.h>
 #include <libwebsockets.h>
-#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
@@ -64,7 +62,7 @@ class Cat {
   int OnReceive(struct lws* wsi, const void* in, size_t len);
   int OnWriteable(struct lws* wsi);
   void OnLost();
-  bool AppendHeaders(unsigned char** p, unsigned char* end);
+  bool AppendHeaders(struct lws* wsi, unsigned char** p, unsigned char* end);
   void TakeLines();
   void ArmTimeout();
   void Finish(int status);
@@ -87,10 +85,9 @@ class Cat {
   std::string host_header_;
   const std::string url_;  // for diagnostics
   bool connected_ = false;
-  bool ever_connected_ = false;
   bool stdin_eof_ = false;
   bool stdin_paused_ = false;
-  bool closing_ = false;   // we asked to close: close 1000 at the next WRITEABLE
+  bool closing_ = false;  // we asked to close: close 1000 at the next WRITEABLE
   bool timed_out_ = false;
   bool done_ = false;  // the outcome is decided: no reconnecting, no more output
   bool exit_ = false;  // leave the loop
@@ -136,14 +133,11 @@ void RetryDue(lws_sorted_usec_list_t* sul) noexcept {
   });
 }
 
-void TimeoutDue(lws_sorted_usec_list_t* sul) noexcept {
-  LoopTimer<Cat>::OwnerOf(sul)->OnTimeout();
-}
+void TimeoutDue(lws_sorted_usec_list_t* sul) noexcept { LoopTimer<Cat>::OwnerOf(sul)->OnTimeout(); }
 
 }  // namespace
 
-bool ParseHeader(const std::string& text, std::string* name, std::string* value,
-                 std::string* err) {
+bool ParseHeader(const std::string& text, std::string* name, std::string* value, std::string* err) {
   size_t colon = text.find(':');
   if (colon == std::string::npos || colon == 0) {
     *err = "'" + text + "' is not 'Name: value'";
@@ -281,11 +275,11 @@ void Cat::OnTimeout() {
   lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-bool Cat::AppendHeaders(unsigned char** p, unsigned char* end) {
+bool Cat::AppendHeaders(struct lws* wsi, unsigned char** p, unsigned char* end) {
   for (const auto& h : opts_.headers) {
     std::string name = h.first + ":";
     for (char& ch : name) ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
-    if (lws_add_http_header_by_name(wsi_, reinterpret_cast<const unsigned char*>(name.c_str()),
+    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(name.c_str()),
                                     reinterpret_cast<const unsigned char*>(h.second.data()),
                                     static_cast<int>(h.second.size()), p, end)) {
       return false;
@@ -297,7 +291,8 @@ bool Cat::AppendHeaders(unsigned char** p, unsigned char* end) {
 int Cat::OnConnection(struct lws* wsi, enum lws_callback_reasons reason, void* in, size_t len) {
   switch (reason) {
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-      error_ = in ? std::string(static_cast<const char*>(in), strnlen(static_cast<const char*>(in), len ? len : 256))
+      error_ = in ? std::string(static_cast<const char*>(in),
+                                strnlen(static_cast<const char*>(in), len ? len : 256))
                   : "connection failed";
       if (timed_out_) error_ = "no connection within " + Seconds(opts_.timeout);
       http_status_ = wsi ? static_cast<int>(lws_http_client_http_response(wsi)) : 0;
@@ -305,12 +300,12 @@ int Cat::OnConnection(struct lws* wsi, enum lws_callback_reasons reason, void* i
       OnLost();
       return 0;
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-      return AppendHeaders(static_cast<unsigned char**>(in),
+      return AppendHeaders(wsi, static_cast<unsigned char**>(in),
                            *static_cast<unsigned char**>(in) + len)
                  ? 0
                  : -1;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
-      connected_ = ever_connected_ = true;
+      connected_ = true;
       tries_ = 0;
       LogInfo("connected to %s", url_.c_str());
       ArmTimeout();
@@ -400,8 +395,8 @@ int Cat::OnWriteable(struct lws* wsi) {
   }
   if (!outbox_.empty()) {
     std::string& line = outbox_.front();
-    int n = lws_write(wsi, reinterpret_cast<unsigned char*>(&line[LWS_PRE]),
-                      line.size() - LWS_PRE, LWS_WRITE_TEXT);
+    int n = lws_write(wsi, reinterpret_cast<unsigned char*>(&line[LWS_PRE]), line.size() - LWS_PRE,
+                      LWS_WRITE_TEXT);
     if (n < static_cast<int>(line.size() - LWS_PRE)) {
       error_ = "write failed";
       return -1;

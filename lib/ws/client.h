@@ -15,11 +15,11 @@
 struct CatOptions {
   std::string url_text;
   WsUrl url;
-  long long count = 0;          ///< exit after this many messages; 0: no limit
-  bool send = false;            ///< send stdin lines to the server
+  long long count = 0;  ///< exit after this many messages; 0: no limit
+  bool send = false;    ///< send stdin lines to the server
   bool reconnect = false;
-  double timeout = 0;           ///< seconds to connect, and of silence once connected; 0: none
-  size_t max_line = 1u << 20;   ///< longest message printed or line sent
+  double timeout = 0;          ///< seconds to connect, and of silence once connected; 0: none
+  size_t max_line = 1u << 20;  ///< longest message printed or line sent
   std::vector<std::pair<std::string, std::string>> headers;
   TlsClientOptions tls;
 };
@@ -29,5 +29,4 @@ struct CatOptions {
 int RunCat(const CatOptions& opts);
 
 /// Splits "Name: value" for --header. Returns false with |err| when it is not one.
-bool ParseHeader(const std::string& text, std::string* name, std::string* value,
-                 std::string* err);
+bool ParseHeader(const std::string& text, std::string* name, std::string* value, std::string* err);

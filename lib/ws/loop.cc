@@ -23,8 +23,8 @@ struct lws* AdoptStdin(struct lws_vhost* vhost, const char* protocol, std::strin
   }
   lws_sock_file_fd_type u;
   u.filefd = fd;
-  struct lws* wsi = lws_adopt_descriptor_vhost(vhost, LWS_ADOPT_RAW_FILE_DESC, u, protocol,
-                                               nullptr);
+  struct lws* wsi =
+      lws_adopt_descriptor_vhost(vhost, LWS_ADOPT_RAW_FILE_DESC, u, protocol, nullptr);
   if (!wsi) {
     close(fd);
     *err = "cannot add it to the event loop";

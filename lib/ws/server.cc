@@ -3,14 +3,14 @@
 // "servitor-stdin" for the adopted standard input.
 //
 // Input pacing, precisely: a line is taken from stdin only when some connected client can queue
-// it within --max-queue (or when no client is connected; the line then only feeds --history).
-// Otherwise the line waits and stdin is paused with lws_rx_flow_control(), so the pipe pushes
-// back on the producer. Clients over the limit after a line was queued get the --slow-client
-// treatment; the fastest client never does, so the buffer stays bounded and input keeps moving
-// at the pace of the fastest client.
+// it and stay within half of its limits (--max-queue, --max-queue-bytes), or when no client is
+// connected (the line then only feeds --history). Otherwise the line waits and stdin is paused
+// with lws_rx_flow_control(), so the pipe pushes back on the producer. A client over its full
+// limits after a line was queued gets the --slow-client treatment. The fastest client never
+// does, so the buffer stays bounded and input moves at the pace of the fastest client; the
+// other half of the limits is the slack for clients a moment behind it.
 #include "ws/server.h"
 
-#include <fcntl.h>
 #include <libwebsockets.h>
 #include <limits.h>
 #include <sys/resource.h>
@@ -255,16 +255,14 @@ int Server::Run() {
   return status_;
 }
 
-bool Server::Respond(struct lws* wsi, unsigned status, const char* type,
-                     const std::string& body) {
+bool Server::Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body) {
   std::vector<unsigned char> buf(LWS_PRE + 1024 + body.size());
   unsigned char* start = buf.data() + LWS_PRE;
   unsigned char* p = start;
   unsigned char* end = buf.data() + buf.size() - body.size() - 1;
   if (lws_add_http_common_headers(wsi, status, type, body.size(), &p, end)) return false;
   if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
-                                  reinterpret_cast<const unsigned char*>("no-store"), 8, &p,
-                                  end)) {
+                                  reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end)) {
     return false;
   }
   if (lws_finalize_http_header(wsi, &p, end)) return false;
@@ -280,8 +278,8 @@ std::string Server::HealthJson() const {
            "{\"status\":\"ok\",\"clients\":%zu,\"lines_in\":%llu,\"frames_sent\":%llu,"
            "\"dropped\":%llu,\"skipped\":%llu,\"slow_disconnects\":%llu,\"buffered\":%zu,"
            "\"input_done\":%s}\n",
-           clients_.size(), lines_in_, frames_sent_, dropped_, skipped_, slow_,
-           broadcast_.size(), input_done_ ? "true" : "false");
+           clients_.size(), lines_in_, frames_sent_, dropped_, skipped_, slow_, broadcast_.size(),
+           input_done_ ? "true" : "false");
   return buf;
 }
 
@@ -310,8 +308,9 @@ int Server::OnHttp(struct lws* wsi, const char* uri) {
   }
   if (status != 200) {
     LogDebug("GET %s: %u", path.c_str(), status);
-    const char* text = status == 403 ? "forbidden\n" : status == 404 ? "not found\n"
-                                                                    : "method not allowed\n";
+    const char* text = status == 403   ? "forbidden\n"
+                       : status == 404 ? "not found\n"
+                                       : "method not allowed\n";
     if (!Respond(wsi, status, "text/plain; charset=utf-8", text)) return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
   }
@@ -410,8 +409,8 @@ int Server::OnWriteable(Client* c) {
   }
   if (frames > 0) {
     size_t n = batch_.size() - LWS_PRE;
-    if (lws_write(c->wsi, reinterpret_cast<unsigned char*>(&batch_[LWS_PRE]), n,
-                  LWS_WRITE_RAW) < static_cast<int>(n)) {
+    if (lws_write(c->wsi, reinterpret_cast<unsigned char*>(&batch_[LWS_PRE]), n, LWS_WRITE_RAW) <
+        static_cast<int>(n)) {
       LogWarning("client %llu: write failed: closing", c->id);
       return -1;
     }

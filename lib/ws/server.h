@@ -18,16 +18,16 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
   size_t history = 0;
-  size_t max_queue = 65536;            ///< messages per client
-  size_t max_queue_bytes = 4u << 20;   ///< payload bytes per client
+  size_t max_queue = 65536;           ///< messages per client
+  size_t max_queue_bytes = 4u << 20;  ///< payload bytes per client
   SlowClientPolicy slow_client = SlowClientPolicy::kDisconnect;
   size_t max_line = 65536;
   bool json = false;
-  double drain_timeout = 5.0;          ///< seconds
+  double drain_timeout = 5.0;  ///< seconds
   bool keep_open = false;
-  std::string root;                    ///< real path of the static root; empty: no files
-  std::string token;                   ///< required from WebSocket clients when not empty
-  std::vector<std::string> origins;    ///< allowed Origin values; empty: any
+  std::string root;                  ///< real path of the static root; empty: no files
+  std::string token;                 ///< required from WebSocket clients when not empty
+  std::vector<std::string> origins;  ///< allowed Origin values; empty: any
   std::string tls_cert;
   std::string tls_key;
   bool relay = false;

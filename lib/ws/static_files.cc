@@ -3,10 +3,10 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <cstring>
-#include <strings.h>
 
 namespace {
 

@@ -15,8 +15,7 @@ enum class FileLookup {
 /// |root|, which must be a real path (no symlinks, as realpath(3) gives). A directory means its
 /// index.html. Segments ".." are forbidden whatever they would resolve to; segments starting with
 /// '.' are not found; the resolved file must lie inside |root| after following symlinks.
-FileLookup ResolveStaticFile(const std::string& root, std::string_view url_path,
-                             std::string* file);
+FileLookup ResolveStaticFile(const std::string& root, std::string_view url_path, std::string* file);
 
 /// The Content-Type for |path| from its extension; "application/octet-stream" when unknown.
 const char* ContentTypeFor(std::string_view path);

@@ -1,8 +1,7 @@
 // Addresses on the command lines of ws-serve and ws-cat.
-#include "ws/address.h"
-
 #include <gtest/gtest.h>
 
+#include "ws/address.h"
 #include "ws/client.h"
 #include "ws/server.h"
 

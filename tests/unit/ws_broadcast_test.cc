@@ -1,9 +1,9 @@
 // The shared broadcast buffer of ws-serve: order, history, limits, memory release.
-#include "ws/broadcast.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "ws/broadcast.h"
 
 namespace {
 
@@ -61,7 +61,7 @@ TEST(WsBroadcast, LimitsInMessagesAndBytes) {
   Broadcast b(0, 3, 10, 16);
   Broadcast::Cursor c;
   b.Attach(&c);
-  EXPECT_TRUE(b.HasRoom(c, 5));   // room means within half the limits
+  EXPECT_TRUE(b.HasRoom(c, 5));  // room means within half the limits
   EXPECT_FALSE(b.HasRoom(c, 6));
   b.Push("1234");
   EXPECT_FALSE(b.HasRoom(c, 0));  // 2 messages > 3 / 2
@@ -69,7 +69,7 @@ TEST(WsBroadcast, LimitsInMessagesAndBytes) {
   EXPECT_EQ(b.BacklogBytes(c), 8u);
   EXPECT_FALSE(b.OverLimit(c));
   b.Push("90");
-  EXPECT_FALSE(b.OverLimit(c));   // 3 messages, 10 bytes: at the limits
+  EXPECT_FALSE(b.OverLimit(c));  // 3 messages, 10 bytes: at the limits
   b.Push("x");
   EXPECT_TRUE(b.OverLimit(c));
   EXPECT_EQ(b.DropToFit(&c), 1u);

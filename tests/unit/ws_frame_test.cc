@@ -1,9 +1,9 @@
 // Hand-made text frames for ws-serve's batched writes.
-#include "ws/frame.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "ws/frame.h"
 
 namespace {
 
@@ -46,7 +46,11 @@ TEST(WsFrame, FramesFollowEachOther) {
   std::string out;
   AppendTextFrame(reinterpret_cast<const unsigned char*>("ab"), 2, &out);
   AppendTextFrame(reinterpret_cast<const unsigned char*>("c"), 1, &out);
-  EXPECT_EQ(out, std::string("\x81\x02" "ab" "\x81\x01" "c", 7));
+  EXPECT_EQ(out, std::string("\x81\x02"
+                             "ab"
+                             "\x81\x01"
+                             "c",
+                             7));
 }
 
 }  // namespace

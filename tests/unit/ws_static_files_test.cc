@@ -1,12 +1,12 @@
 // Static files of ws-serve: nothing outside the root, whatever the request path.
-#include "ws/static_files.h"
-
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <string>
+
+#include "ws/static_files.h"
 
 namespace {
 
