@@ -24,7 +24,9 @@ struct Options {
 
 int Run(Options& o) {
   std::string err;
-  if (!ParseListenAddress(o.listen, &o.serve.host, &o.serve.port, &err)) {
+  std::string host;
+  if (!ParseListenAddress(o.listen, &host, &o.serve.port, &err) ||
+      !ResolveListenHost(host, &o.serve.host, &err)) {
     LogError("--listen: %s", err.c_str());
     return kExitUsage;
   }

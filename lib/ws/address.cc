@@ -1,7 +1,14 @@
 // Command-line addresses (see address.h).
 #include "ws/address.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 namespace {
 
@@ -52,6 +59,65 @@ bool ParseListenAddress(const std::string& text, std::string* host, int* port, s
     return false;
   }
   return true;
+}
+
+bool ResolveListenHost(const std::string& host, std::string* numeric, std::string* err) {
+  struct addrinfo hints = {};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  struct addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0) {
+    *err = host + ": " + gai_strerror(rc);
+    return false;
+  }
+  const struct addrinfo* pick = res;
+  for (const struct addrinfo* a = res; a; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      pick = a;
+      break;
+    }
+  }
+  char buf[INET6_ADDRSTRLEN] = "";
+  const void* addr =
+      pick->ai_family == AF_INET
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(pick->ai_addr)->sin_addr)
+          : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(pick->ai_addr)->sin6_addr);
+  bool ok = inet_ntop(pick->ai_family, addr, buf, sizeof buf) != nullptr;
+  freeaddrinfo(res);
+  if (!ok) {
+    *err = host + ": no usable address";
+    return false;
+  }
+  *numeric = buf;
+  return true;
+}
+
+bool IsLocalAddress(const std::string& host, std::string* err) {
+  struct sockaddr_storage ss = {};
+  socklen_t len;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    len = sizeof *v6;
+  } else {
+    *err = host + ": not a numeric address";
+    return false;
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+  if (fd < 0) {
+    *err = std::string("socket: ") + strerror(errno);
+    return false;
+  }
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
+  if (!ok) *err = host + ": " + strerror(errno);
+  close(fd);
+  return ok;
 }
 
 bool ParseWsUrl(const std::string& text, WsUrl* url, std::string* err) {

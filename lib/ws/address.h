@@ -8,6 +8,15 @@
 /// |err| when it is not one.
 bool ParseListenAddress(const std::string& text, std::string* host, int* port, std::string* err);
 
+/// Resolves |host| (a name such as "localhost", or an address) to the numeric address to bind:
+/// the first that getaddrinfo(3) gives, IPv4 first. Returns false with |err| when it has none.
+bool ResolveListenHost(const std::string& host, std::string* numeric, std::string* err);
+
+/// True when numeric address |host| belongs to this machine (a socket can be bound to it).
+/// libwebsockets 4.1 listens on every interface when asked for an address it cannot find, so
+/// this is checked first. Returns false with |err| otherwise.
+bool IsLocalAddress(const std::string& host, std::string* err);
+
 /// A WebSocket URL split up.
 struct WsUrl {
   bool tls = false;  ///< wss://

@@ -31,6 +31,7 @@
 #include "core/signals.h"
 #include "core/utf8.h"
 #include "version.h"
+#include "ws/address.h"
 #include "ws/broadcast.h"
 #include "ws/frame.h"
 #include "ws/loop.h"
@@ -217,6 +218,11 @@ int Server::Run() {
   }
   context_ = context.get();
 
+  std::string err;
+  if (!IsLocalAddress(opts_.host, &err)) {
+    LogError("listen %s:%d: cannot listen there: %s", opts_.host.c_str(), opts_.port, err.c_str());
+    return kExitFailure;
+  }
   info.port = opts_.port;
   info.iface = opts_.host.c_str();
   info.protocols = kProtocols;
@@ -232,10 +238,13 @@ int Server::Run() {
     return kExitFailure;
   }
   int port = lws_get_vhost_listen_port(vhost);
+  if (port <= 0) {
+    LogError("listen %s:%d: cannot listen there", opts_.host.c_str(), opts_.port);
+    return kExitFailure;
+  }
   bool v6 = opts_.host.find(':') != std::string::npos;
   LogInfo("listening on %s%s%s:%d", v6 ? "[" : "", opts_.host.c_str(), v6 ? "]" : "", port);
 
-  std::string err;
   if (!(stdin_wsi_ = AdoptStdin(vhost, kStdinProtocol, &err))) {
     LogError("stdin: %s", err.c_str());
     return kExitFailure;

@@ -342,6 +342,16 @@ vmhwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
   [ "$status" -eq 2 ] && [ -z "$output" ]
 }
 
+@test "ws-serve: an address not on this machine is a runtime failure (exit 1), not a listen on all" {
+  run --separate-stderr timeout 10 "$BIN/ws-serve" --listen 192.0.2.1:0 </dev/null
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"cannot listen there"* ]]
+  [[ "$stderr" != *"listening on"* ]]
+  run --separate-stderr timeout 10 "$BIN/ws-serve" --listen localhost:0 </dev/null
+  [ "$status" -eq 0 ]
+  [[ "$stderr" =~ "listening on "(127\.0\.0\.1|\[::1\]):[1-9] ]]
+}
+
 @test "ws-serve: a port in use is a runtime failure (exit 1)" {
   start_serve
   run --separate-stderr timeout 10 "$BIN/ws-serve" --listen "127.0.0.1:$PORT" </dev/null

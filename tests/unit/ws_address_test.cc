@@ -22,6 +22,27 @@ TEST(WsAddress, ListenAddress) {
   EXPECT_NE(err, "");
 }
 
+TEST(WsAddress, ListenHostsResolveToNumbers) {
+  std::string numeric, err;
+  ASSERT_TRUE(ResolveListenHost("127.0.0.1", &numeric, &err));
+  EXPECT_EQ(numeric, "127.0.0.1");
+  ASSERT_TRUE(ResolveListenHost("::1", &numeric, &err));
+  EXPECT_EQ(numeric, "::1");
+  ASSERT_TRUE(ResolveListenHost("localhost", &numeric, &err));
+  EXPECT_TRUE(numeric == "127.0.0.1" || numeric == "::1") << numeric;
+  EXPECT_FALSE(ResolveListenHost("no-such-host.invalid", &numeric, &err));
+  EXPECT_NE(err, "");
+}
+
+TEST(WsAddress, LocalAddresses) {
+  std::string err;
+  EXPECT_TRUE(IsLocalAddress("127.0.0.1", &err));
+  EXPECT_TRUE(IsLocalAddress("0.0.0.0", &err));
+  EXPECT_FALSE(IsLocalAddress("192.0.2.1", &err));  // TEST-NET-1, never local
+  EXPECT_NE(err, "");
+  EXPECT_FALSE(IsLocalAddress("localhost", &err));  // names are resolved before
+}
+
 TEST(WsAddress, Urls) {
   WsUrl u;
   std::string err;
