@@ -230,6 +230,9 @@ int Server::Run() {
   if (!opts_.tls_cert.empty()) {
     info.ssl_cert_filepath = opts_.tls_cert.c_str();
     info.ssl_private_key_filepath = opts_.tls_key.c_str();
+    // HTTP/1.1 only: WebSocket over HTTP/2 would reach us without the upgrade callback that
+    // checks the token and the origin.
+    info.alpn = "http/1.1";
   }
   struct lws_vhost* vhost = lws_create_vhost(context_, &info);
   if (!vhost) {

@@ -174,6 +174,10 @@ serve() {
   [ "$status" -eq 1 ] && [ -z "$output" ]
   run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 --insecure "wss://localhost:$PORT/"
   [ "$status" -eq 0 ] && [ "$output" = secure ]
+  # ws-serve offers HTTP/1.1 only (its token check sits on the HTTP/1.1 upgrade).
+  run curl -s --http2 --cacert "$T/cert.pem" -o /dev/null -w '%{http_code} %{http_version}' \
+    "https://localhost:$PORT/healthz"
+  [ "$output" = "200 1.1" ]
 }
 
 @test "ws-cat: usage errors exit 2 with nothing on stdout" {
