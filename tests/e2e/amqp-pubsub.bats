@@ -158,6 +158,35 @@ teardown() {
   [ "$status" -eq 2 ]
 }
 
+@test "--passive: a missing exchange or queue is a failure (exit 1) at once, not retried" {
+  run --separate-stderr timeout 20 "$BIN/amqp-pub" --passive -e "$T-none" </dev/null
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"404 NOT_FOUND"* ]]
+  run --separate-stderr timeout 20 "$BIN/amqp-sub" --passive -e '' -Q "$T-none"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"404 NOT_FOUND"* ]]
+  [ -z "$output" ]
+  # Declared (without --passive), the same names work.
+  run --separate-stderr timeout 20 "$BIN/amqp-pub" -e "$T-none" </dev/null
+  [ "$status" -eq 0 ]
+}
+
+@test "SIGTERM: amqp-pub stops reading, waits for the confirms of what it read, exits 0" {
+  amqp-declare-queue --url "$AMQP_URL" -d -q "$T-q" >/dev/null
+  { events 10; sleep 30; } | timeout 40 "$BIN/amqp-pub" -e '' -k "$T-q" 2>err &
+  local pub=$!
+  local n=200
+  while [ "$(queue_depth "$T-q")" != 10 ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+  [ "$(queue_depth "$T-q")" = 10 ]
+  sleep 0.5
+  kill -0 "$pub"  # still running while its input is open
+  kill -TERM "$pub"
+  local status=0
+  wait "$pub" || status=$?
+  [ "$status" -eq 0 ] || { cat err >&2; false; }
+  [ "$(queue_depth "$T-q")" = 10 ]
+}
+
 @test "two amqp-sub without a queue name both receive everything" {
   timeout 30 "$BIN/amqp-sub" -e "$T" --count 50 >out1 &
   local s1=$!
