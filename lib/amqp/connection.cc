@@ -161,6 +161,10 @@ AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& o
   if (rc != AMQP_STATUS_OK) {
     *err = std::string("cannot connect: ") + amqp_error_string2(rc);
     Drop();
+    // A certificate that does not verify will not verify on the next attempt either.
+    if (rc == AMQP_STATUS_SSL_PEER_VERIFY_FAILED || rc == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED) {
+      return AmqpFailure::kFatal;
+    }
     return AmqpFailure::kTransient;
   }
   amqp_rpc_reply_t reply =

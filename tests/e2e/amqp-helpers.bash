@@ -15,6 +15,10 @@ amqp_setup_file() {
     export AMQP_TEST_URL RABBITMQ_NODENAME AMQP_TEST_DIR AMQP_OWN_NODE=1
   fi
   [ -n "${AMQP_TEST_DIR:-}" ] || { echo "AMQP_TEST_URL without AMQP_TEST_DIR" >&2; return 1; }
+  # The TLS listener of the node (tests/rabbitmq saves it in DIR/env).
+  AMQPS_TEST_URL=$(sed -n 's/^AMQPS_TEST_URL=//p' "$AMQP_TEST_DIR/env")
+  AMQP_TEST_CACERT=$AMQP_TEST_DIR/tls/ca.pem
+  export AMQPS_TEST_URL AMQP_TEST_CACERT
 }
 
 amqp_teardown_file() {
