@@ -17,8 +17,8 @@
 struct AmqpConnectOptions {
   std::string url = "amqp://guest:guest@127.0.0.1:5672";
   TlsClientOptions tls;
-  int heartbeat = 30;         ///< seconds; 0 disables heartbeats
-  double retry_for = 0;       ///< seconds of failed (re)connecting before giving up; 0: forever
+  int heartbeat = 30;           ///< seconds; 0 disables heartbeats
+  double retry_for = 0;         ///< seconds of failed (re)connecting before giving up; 0: forever
   double connect_timeout = 10;  ///< seconds for TCP+TLS+login
 };
 
@@ -117,8 +117,8 @@ class Backoff {
 /// when to give up (--retry-for) or stop at once (credentials refused, fatal refusal).
 class Reconnector {
  public:
-  Reconnector(const AmqpUrl& url, double retry_for) : url_(url), retry_for_(retry_for),
-                                                      backoff_(retry_for) {}
+  Reconnector(const AmqpUrl& url, double retry_for)
+      : url_(url), retry_for_(retry_for), backoff_(retry_for) {}
 
   enum class Result { kWaiting, kConnected, kExit };
 
@@ -148,4 +148,3 @@ class Reconnector {
   Backoff backoff_;
   int64_t attempt_at_ = 0;
 };
-

@@ -71,8 +71,8 @@ JsonPtr AmqpTableToJson(const amqp_table_t& table) {
   return out;
 }
 
-bool DeliveryToLine(const Delivery& d, const amqp_basic_properties_t& props,
-                    std::string_view body, bool envelope, std::string* line, std::string* why) {
+bool DeliveryToLine(const Delivery& d, const amqp_basic_properties_t& props, std::string_view body,
+                    bool envelope, std::string* line, std::string* why) {
   std::string err;
   JsonPtr parsed = JsonParse(body, &err);
   if (!envelope) {

@@ -28,5 +28,5 @@ struct Delivery {
 /// "redelivered","headers","body"}, the body embedded as JSON when it parses and as a string
 /// otherwise. Returns false with |why| when the body cannot be written as one line (not JSON,
 /// a raw newline, or, in an envelope, not UTF-8): the message is then rejected.
-bool DeliveryToLine(const Delivery& d, const amqp_basic_properties_t& props,
-                    std::string_view body, bool envelope, std::string* line, std::string* why);
+bool DeliveryToLine(const Delivery& d, const amqp_basic_properties_t& props, std::string_view body,
+                    bool envelope, std::string* line, std::string* why);

@@ -109,7 +109,8 @@ bool Publisher::Prepare(std::string* err) {
     size_t eq = h.find('=');
     HeaderTemplate t;
     if (eq == std::string::npos || eq == 0 || !t.value.Parse(h.substr(eq + 1), &why)) {
-      *err = "--header " + h + ": " + (eq == std::string::npos || eq == 0 ? "expected K=TEMPLATE" : why);
+      *err = "--header " + h + ": " +
+             (eq == std::string::npos || eq == 0 ? "expected K=TEMPLATE" : why);
       return false;
     }
     t.name = h.substr(0, eq);
@@ -167,8 +168,7 @@ bool Publisher::Publish(OutgoingMessage msg) {
   amqp_bytes_t body;
   body.len = msg.body.size();
   body.bytes = const_cast<char*>(msg.body.data());
-  int rc = amqp_basic_publish(conn_.get(), kAmqpChannel,
-                              amqp_cstring_bytes(opts_.exchange.c_str()),
+  int rc = amqp_basic_publish(conn_.get(), kAmqpChannel, amqp_cstring_bytes(opts_.exchange.c_str()),
                               amqp_cstring_bytes(msg.routing_key.c_str()), opts_.mandatory,
                               /*immediate=*/0, &props, body);
   if (opts_.confirm) window_.Add(next_tag_++, std::move(msg));
@@ -235,10 +235,10 @@ Publisher::Step Publisher::HandleMethod(const amqp_frame_t& frame) {
     }
     case AMQP_BASIC_RETURN_METHOD: {
       auto* ret = static_cast<amqp_basic_return_t*>(m.decoded);
-      std::string why = "unroutable: " + std::to_string(ret->reply_code) + " " +
-                        std::string(static_cast<char*>(ret->reply_text.bytes),
-                                    ret->reply_text.len) +
-                        " (exchange '" + opts_.exchange + "')";
+      std::string why =
+          "unroutable: " + std::to_string(ret->reply_code) + " " +
+          std::string(static_cast<char*>(ret->reply_text.bytes), ret->reply_text.len) +
+          " (exchange '" + opts_.exchange + "')";
       amqp_message_t message;
       amqp_rpc_reply_t r = amqp_read_message(conn_.get(), frame.channel, &message, 0);
       if (r.reply_type != AMQP_RESPONSE_NORMAL) {
@@ -350,8 +350,7 @@ int Publisher::Run() {
       if (Done()) break;
       int status = kExitOk;
       auto r = reconnector_.Attempt([this](std::string* err) { return Connect(err); },
-                                    std::to_string(window_.size()) + " lines unconfirmed",
-                                    &status);
+                                    std::to_string(window_.size()) + " lines unconfirmed", &status);
       if (r == Reconnector::Result::kExit) return status;
       if (r == Reconnector::Result::kConnected) {
         std::vector<OutgoingMessage> again = window_.TakeForRepublish();

@@ -54,7 +54,10 @@ namespace {
 class Subscriber {
  public:
   Subscriber(const AmqpConnectOptions& conn_opts, const SubscribeOptions& opts, int out_fd)
-      : conn_opts_(conn_opts), opts_(opts), out_fd_(out_fd), reconnector_(url_, conn_opts.retry_for) {}
+      : conn_opts_(conn_opts),
+        opts_(opts),
+        out_fd_(out_fd),
+        reconnector_(url_, conn_opts.retry_for) {}
 
   bool Prepare(std::string* err);
   int Run();
@@ -162,11 +165,11 @@ AmqpFailure Subscriber::Connect(std::string* err) {
   args.num_entries = static_cast<int>(entries.size());
   args.entries = entries.empty() ? nullptr : entries.data();
   bool named = !opts_.queue.empty();
-  amqp_queue_declare_ok_t* ok = amqp_queue_declare(
-      c, kAmqpChannel, amqp_cstring_bytes(opts_.queue.c_str()), opts_.passive,
-      /*durable=*/named, /*exclusive=*/!named, /*auto_delete=*/!named, args);
-  f = conn_.Check(("declaring queue " + (named ? opts_.queue : std::string("(server-named)"))).c_str(),
-                  err);
+  amqp_queue_declare_ok_t* ok =
+      amqp_queue_declare(c, kAmqpChannel, amqp_cstring_bytes(opts_.queue.c_str()), opts_.passive,
+                         /*durable=*/named, /*exclusive=*/!named, /*auto_delete=*/!named, args);
+  f = conn_.Check(
+      ("declaring queue " + (named ? opts_.queue : std::string("(server-named)"))).c_str(), err);
   if (f != AmqpFailure::kNone) return fail(f);
   queue_name_.assign(static_cast<char*>(ok->queue.bytes), ok->queue.len);
 
@@ -180,9 +183,8 @@ AmqpFailure Subscriber::Connect(std::string* err) {
     }
   }
   amqp_basic_consume_ok_t* cok =
-      amqp_basic_consume(c, kAmqpChannel, amqp_cstring_bytes(queue_name_.c_str()),
-                         amqp_empty_bytes, /*no_local=*/0, /*no_ack=*/0, /*exclusive=*/0,
-                         amqp_empty_table);
+      amqp_basic_consume(c, kAmqpChannel, amqp_cstring_bytes(queue_name_.c_str()), amqp_empty_bytes,
+                         /*no_local=*/0, /*no_ack=*/0, /*exclusive=*/0, amqp_empty_table);
   f = conn_.Check(("consuming from " + queue_name_).c_str(), err);
   if (f != AmqpFailure::kNone) return fail(f);
   consumer_tag_.assign(static_cast<char*>(cok->consumer_tag.bytes), cok->consumer_tag.len);
@@ -238,8 +240,8 @@ Subscriber::Step Subscriber::Deliver(const amqp_frame_t& frame) {
   if (!ok) {
     ++rejected_;
     LogWarning("message %llu (routing key %s) rejected: %s",
-               static_cast<unsigned long long>(delivery.delivery_tag),
-               delivery.routing_key.c_str(), why.c_str());
+               static_cast<unsigned long long>(delivery.delivery_tag), delivery.routing_key.c_str(),
+               why.c_str());
     int rc = amqp_basic_reject(conn_.get(), kAmqpChannel, delivery.delivery_tag, 0);
     if (rc != AMQP_STATUS_OK) {
       DescribeStatus(rc, &why);
@@ -330,14 +332,14 @@ int Subscriber::Run() {
     }
     if (!conn_.is_open()) {
       int status = kExitOk;
-      auto r = reconnector_.Attempt([this](std::string* err) { return Connect(err); }, "",
-                                    &status);
+      auto r = reconnector_.Attempt([this](std::string* err) { return Connect(err); }, "", &status);
       if (r == Reconnector::Result::kExit) return status;
       if (r == Reconnector::Result::kConnected) {
         LogInfo("consuming from %s", queue_name_.c_str());
         if (ever_connected_ && opts_.queue.empty()) {
-          LogWarning("new server-named queue: messages published while disconnected were "
-                     "not received");
+          LogWarning(
+              "new server-named queue: messages published while disconnected were "
+              "not received");
         }
         ever_connected_ = true;
         continue;

@@ -1,7 +1,7 @@
 // ConfirmWindow: publisher-confirm bookkeeping (acks, nacks, multiple, returns, republish).
-#include "amqp/confirm_window.h"
-
 #include <gtest/gtest.h>
+
+#include "amqp/confirm_window.h"
 
 namespace {
 
@@ -32,7 +32,7 @@ TEST(ConfirmWindow, SingleAcksOutOfOrderKeepTheOldestUntilItIsAcked) {
   ConfirmWindow w = Filled(3);
   std::vector<FailedMessage> failed;
   EXPECT_EQ(w.Settle(2, false, true, &failed), 1u);
-  EXPECT_EQ(w.size(), 3u);  // 1 still unconfirmed at the front
+  EXPECT_EQ(w.size(), 3u);                           // 1 still unconfirmed at the front
   EXPECT_EQ(w.Settle(2, false, true, &failed), 0u);  // a repeated tag is ignored
   EXPECT_EQ(w.Settle(1, false, true, &failed), 1u);
   EXPECT_EQ(w.size(), 1u);

@@ -43,10 +43,9 @@ TEST(DeliveryToLine, EnvelopeCarriesTheDeliveryAndHeaders) {
   p.headers.entries = entries;
   std::string line, why;
   ASSERT_TRUE(DeliveryToLine(d, p, "{\"bits\":\n100}", true, &line, &why)) << why;
-  EXPECT_EQ(line,
-            R"({"exchange":"twitch","routing_key":"abc.cheer","delivery_tag":7,)"
-            R"("redelivered":true,"headers":{"kind":"cheer","n":-3,"ok":true},)"
-            R"("body":{"bits":100}})");
+  EXPECT_EQ(line, R"({"exchange":"twitch","routing_key":"abc.cheer","delivery_tag":7,)"
+                  R"("redelivered":true,"headers":{"kind":"cheer","n":-3,"ok":true},)"
+                  R"("body":{"bits":100}})");
   ASSERT_TRUE(DeliveryToLine(d, NoProps(), "plain\ntext", true, &line, &why));
   EXPECT_NE(line.find(R"("body":"plain\ntext")"), std::string::npos);
   EXPECT_FALSE(DeliveryToLine(d, NoProps(), "\xff\xfe", true, &line, &why));
