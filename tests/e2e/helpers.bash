@@ -33,3 +33,9 @@ wait_pid() {
   while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
   ! kill -0 "$pid" 2>/dev/null
 }
+
+# Every `timeout` in the tests also kills (SIGKILL) 5 seconds after its signal: a command that does
+# not end on SIGTERM (a bug, or a sanitizer's exit-time check caught by the group signal) fails its
+# test instead of hanging the suite. A script on PATH, not a function, so that `timeout ... &`
+# leaves the timeout process itself in $!.
+PATH=$BATS_TEST_DIRNAME/bin:$PATH

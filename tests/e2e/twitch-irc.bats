@@ -188,7 +188,7 @@ stop_irc() {
 
 @test "live: TLS is verified; without the test CA nothing connects, --insecure does" {
   start_fake events
-  run --separate-stderr timeout 3 "$BIN/twitch-irc" --url "$URL" maplecrate
+  run --separate-stderr timeout --foreground -k 5 3 "$BIN/twitch-irc" --url "$URL" maplecrate
   [ "$status" -eq 124 ]
   [ -z "$output" ]
   [[ "$stderr" == *"connection failed"* ]] && [[ "$stderr" == *"reconnecting"* ]]

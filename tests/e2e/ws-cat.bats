@@ -62,7 +62,7 @@ serve() {
   run --separate-stderr timeout 10 "$BIN/ws-cat" --count 2 "ws://127.0.0.1:$PORT/"
   [ "$status" -eq 0 ]
   [ "$output" = $'1\n2' ]
-  run --separate-stderr timeout 2 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/"
+  run --separate-stderr timeout --foreground -k 5 2 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/"
   [ "$status" -eq 124 ]
   [ "$output" = $'1\n2\n3' ]
 }
