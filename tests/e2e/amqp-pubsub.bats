@@ -16,7 +16,10 @@ setup() {
 teardown() {
   # Background commands a failed test left behind.
   local p
-  for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+  # Not bats' own per-test watchdog: killed, it would leave its `sleep` holding bats' output open.
+  for p in $(jobs -p); do
+    [ "$p" = "${BATS_killer_pid:-}" ] || kill "$p" 2>/dev/null
+  done
   true
 }
 
