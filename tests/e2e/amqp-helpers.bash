@@ -29,9 +29,21 @@ amqp_teardown_file() {
 }
 
 # Names unique to one test, so tests sharing a node do not see each other's messages.
+# Each test runs in its own temporary directory.
 amqp_setup() {
   T=t$BATS_TEST_NUMBER-$$-$RANDOM
   export AMQP_URL=$AMQP_TEST_URL
+  cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# Ends the background commands a failed test left behind, but not bats' own per-test watchdog:
+# killed, it would leave its `sleep` holding bats' output open.
+amqp_teardown() {
+  local p
+  for p in $(jobs -p); do
+    [ "$p" = "${BATS_killer_pid:-}" ] || kill "$p" 2>/dev/null
+  done
+  true
 }
 
 # rmqctl ARGS...: rabbitmqctl against the test node.

@@ -9,19 +9,8 @@ bats_require_minimum_version 1.5.0
 
 setup_file() { amqp_setup_file; }
 teardown_file() { amqp_teardown_file; }
-setup() {
-  amqp_setup
-  cd "$BATS_TEST_TMPDIR"
-}
-teardown() {
-  # Background commands a failed test left behind.
-  local p
-  # Not bats' own per-test watchdog: killed, it would leave its `sleep` holding bats' output open.
-  for p in $(jobs -p); do
-    [ "$p" = "${BATS_killer_pid:-}" ] || kill "$p" 2>/dev/null
-  done
-  true
-}
+setup() { amqp_setup; }
+teardown() { amqp_teardown; }
 
 @test "amqp-pub to amqp-sub: routing key template, binding keys, headers and --envelope" {
   timeout 20 "$BIN/amqp-sub" -e "$T" -Q "$T-q" -b chan.follow -b 'x.#' --envelope --count 2 \
