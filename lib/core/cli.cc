@@ -87,14 +87,12 @@ int ParseCommandLine(CLI::App& app, int argc, char** argv) {
 }
 
 bool ReadSecret(const std::string& file, const char* env, std::string* secret, std::string* err) {
-  if (env) {
-    const char* v = getenv(env);
-    if (v && *v) {
-      *secret = v;
-      return true;
-    }
+  if (file.empty()) {
+    // No file named on the command line: the environment, when it has one.
+    const char* v = env ? getenv(env) : nullptr;
+    if (v && *v) *secret = v;
+    return true;
   }
-  if (file.empty()) return true;
   std::ifstream in(file);
   if (!in) {
     *err = file + ": cannot be read";

@@ -35,6 +35,7 @@ void SetupApp(CLI::App& app, const char* program);
 /// stderr as "<program>: error: ...".
 int ParseCommandLine(CLI::App& app, int argc, char** argv);
 
-/// Reads a secret: the value of environment variable |env| when set, else the first line of
-/// |file| when given. Returns false with |err| when the file cannot be read.
+/// Reads a secret: the first line of |file| when one is named (the command line wins), else the
+/// value of environment variable |env| when set; else leaves |secret| as it is. Returns false
+/// with |err| when the named file cannot be read or is empty.
 bool ReadSecret(const std::string& file, const char* env, std::string* secret, std::string* err);

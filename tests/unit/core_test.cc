@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "core/cli.h"
 #include "core/json.h"
 #include "core/line_reader.h"
 #include "core/output.h"
@@ -157,6 +160,27 @@ TEST(Output, WaitsOutNonBlockingPipe) {
   int status = 0;
   waitpid(child, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(ReadSecret, FileOnTheCommandLineWinsOverTheEnvironment) {
+  std::string path = testing::TempDir() + "/secret";
+  std::ofstream(path) << "from-file\r\nsecond line\n";
+  setenv("SERVITOR_TEST_SECRET", "from-env", 1);
+  std::string secret, err;
+  ASSERT_TRUE(ReadSecret(path, "SERVITOR_TEST_SECRET", &secret, &err)) << err;
+  EXPECT_EQ(secret, "from-file");
+  secret.clear();
+  ASSERT_TRUE(ReadSecret("", "SERVITOR_TEST_SECRET", &secret, &err));
+  EXPECT_EQ(secret, "from-env");
+  unsetenv("SERVITOR_TEST_SECRET");
+  secret = "kept";
+  ASSERT_TRUE(ReadSecret("", "SERVITOR_TEST_SECRET", &secret, &err));
+  EXPECT_EQ(secret, "kept");
+  EXPECT_FALSE(ReadSecret(path + ".missing", "SERVITOR_TEST_SECRET", &secret, &err));
+  EXPECT_NE(err.find("cannot be read"), std::string::npos);
+  std::ofstream(path, std::ios::trunc) << "\n";
+  EXPECT_FALSE(ReadSecret(path, nullptr, &secret, &err));
+  EXPECT_NE(err.find("empty"), std::string::npos);
 }
 
 int g_wakes = 0;
