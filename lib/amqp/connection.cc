@@ -1,39 +1,106 @@
 // AmqpConnection: opening (TCP or TLS, login, channel 1), failure classification, the
-// non-blocking frame step of the poll loop, and reconnect backoff.
+// non-blocking frame step of the poll loop, and reconnect backoff. Also the checks of a client
+// certificate and key at parse time, and the reading of a broker's TLS alert that refuses one.
 #include "amqp/connection.h"
 
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
 
 #include "core/exit_status.h"
 #include "core/log.h"
 
-void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts) {
-  app.add_option("--url", opts->url,
-                 "broker URL amqp[s]://user:password@host:port/vhost (or AMQP_URL)")
-      ->envname("AMQP_URL")
-      ->capture_default_str();
-  app.add_option("--heartbeat", opts->heartbeat, "heartbeat interval in seconds, 0 disables")
-      ->check(CLI::Range(0, 3600))
-      ->capture_default_str();
-  app.add_option("--retry-for", opts->retry_for,
-                 "give up after SECONDS of failed connecting (0: keep trying)")
-      ->check(CLI::Range(0.0, 1e9))
-      ->capture_default_str();
-  app.add_option("--connect-timeout", opts->connect_timeout,
-                 "seconds allowed for connecting and logging in")
-      ->check(CLI::Range(0.1, 3600.0))
-      ->capture_default_str();
-  AddTlsClientOptions(app, &opts->tls, /*client_cert=*/true);
+namespace {
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct EvpPkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+
+// A PEM password callback that refuses: an encrypted key is an error, never a terminal prompt.
+int NoPassword(char*, int, int, void*) { return -1; }
+
+// The SSL object of the TLS connection AmqpConnection::Open is making: rabbitmq-c keeps it to
+// itself, so the handshake callback notes it. Valid while the connection's socket is open.
+thread_local SSL* opening_ssl = nullptr;
+
+void NoteOpeningSsl(const SSL* ssl, int where, int) noexcept {
+  if ((where & SSL_CB_HANDSHAKE_START) != 0) opening_ssl = const_cast<SSL*>(ssl);
 }
 
-namespace {
+// With TLS 1.3 the broker judges a client certificate after our side of the handshake is done,
+// and answers a refusal with an alert and a reset. Once the reset is here, rabbitmq-c's first
+// write fails and closes the socket with the alert unread, so an alert that has arrived is read
+// before logging in. Returns true with |err| if the connection |fd| is already over (the OpenSSL
+// error stays queued for DescribeTlsError); false when nothing has arrived, as usual.
+bool TakeEarlyTlsAlert(int fd, std::string* err) {
+  if (opening_ssl == nullptr || fd < 0) return false;
+  struct pollfd p = {fd, POLLIN, 0};
+  if (poll(&p, 1, 0) != 1) return false;
+  char byte;
+  ERR_clear_error();
+  int n = SSL_peek(opening_ssl, &byte, 1);
+  if (n > 0) return false;
+  int e = SSL_get_error(opening_ssl, n);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return false;
+  *err = "TLS: the broker closed the connection before login";
+  return true;
+}
+
+// The reason of the first OpenSSL error queued ("tlsv1 alert unknown ca"), or "" if none; the
+// queue is emptied.
+std::string TakeOpensslError(unsigned long* first) {
+  unsigned long e = ERR_get_error();
+  *first = e;
+  std::string reason;
+  if (e != 0) {
+    const char* r = ERR_reason_error_string(e);
+    reason = r != nullptr ? r : "error " + std::to_string(ERR_GET_REASON(e));
+  }
+  ERR_clear_error();
+  return reason;
+}
+
+// After a failed TLS connect or login: describes a TLS alert from the broker in |what|. An alert
+// about the client certificate (refused, unknown CA, required, ...) will come again on every
+// attempt: kFatal. Other TLS errors only gain their reason and stay kTransient.
+AmqpFailure DescribeTlsError(AmqpFailure f, std::string* what) {
+  unsigned long e = 0;
+  std::string reason = TakeOpensslError(&e);
+  if (e == 0 || ERR_GET_LIB(e) != ERR_LIB_SSL) return f;
+  switch (ERR_GET_REASON(e)) {
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+      *what = "TLS handshake: the broker refused the client certificate (" + reason + ")";
+      return AmqpFailure::kFatal;
+    default:
+      *what += " (" + reason + ")";
+      return f;
+  }
+}
 
 std::string BytesToString(amqp_bytes_t b) {
   return std::string(static_cast<const char*>(b.bytes), b.len);
@@ -55,7 +122,98 @@ struct timeval SecondsToTimeval(double s) {
   return tv;
 }
 
+// Opens |file| for reading, or says why not in |err|.
+std::unique_ptr<BIO, BioFree> OpenPem(const std::string& file, std::string* err) {
+  std::unique_ptr<BIO, BioFree> in(BIO_new_file(file.c_str(), "r"));
+  if (!in) {
+    *err = file + ": " + strerror(errno);
+    ERR_clear_error();
+  }
+  return in;
+}
+
+// The first certificate in PEM |file|, or null with |err|.
+std::unique_ptr<X509, X509Free> ReadCertificate(const std::string& file, std::string* err) {
+  std::unique_ptr<BIO, BioFree> in = OpenPem(file, err);
+  if (!in) return nullptr;
+  std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(in.get(), nullptr, NoPassword, nullptr));
+  ERR_clear_error();
+  if (!cert) *err = file + ": no PEM certificate in it";
+  return cert;
+}
+
+// The first unencrypted private key in PEM |file| (other blocks are skipped), or null with |err|.
+std::unique_ptr<EVP_PKEY, EvpPkeyFree> ReadPrivateKey(const std::string& file, std::string* err) {
+  std::unique_ptr<BIO, BioFree> in = OpenPem(file, err);
+  if (!in) return nullptr;
+  std::unique_ptr<EVP_PKEY, EvpPkeyFree> key(
+      PEM_read_bio_PrivateKey(in.get(), nullptr, NoPassword, nullptr));
+  ERR_clear_error();
+  if (!key) *err = file + ": no unencrypted PEM private key in it";
+  return key;
+}
+
+// Whether |key| is the private key of |cert|.
+bool KeyMatches(X509* cert, EVP_PKEY* key) {
+  bool ok = X509_check_private_key(cert, key) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
+// The check of --cert: a PEM certificate, and with no --key (|key_opt| unused), its private key
+// in the same file. "" when good, as CLI11 wants it.
+std::string CheckCertOption(const std::string& cert_file, const CLI::Option* key_opt) {
+  std::string err;
+  auto cert = ReadCertificate(cert_file, &err);
+  if (!cert || key_opt->count() > 0) return err;
+  auto key = ReadPrivateKey(cert_file, &err);
+  if (!key) return cert_file + " holds no private key: name its key file with --key";
+  if (!KeyMatches(cert.get(), key.get())) {
+    return cert_file + ": the private key is not the certificate's";
+  }
+  return "";
+}
+
+// The check of --key: an unencrypted PEM private key, the one of --cert's certificate.
+std::string CheckKeyOption(const std::string& key_file, const CLI::Option* cert_opt) {
+  std::string err;
+  auto key = ReadPrivateKey(key_file, &err);
+  if (!key || cert_opt->count() == 0) return err;  // without --cert: "--key requires --cert"
+  const std::string& cert_file = cert_opt->results().front();
+  auto cert = ReadCertificate(cert_file, &err);
+  if (!cert) return "";  // --cert reports it
+  if (!KeyMatches(cert.get(), key.get())) {
+    return key_file + " is not the private key of the certificate in " + cert_file;
+  }
+  return "";
+}
+
 }  // namespace
+
+void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts) {
+  app.add_option("--url", opts->url,
+                 "broker URL amqp[s]://user:password@host:port/vhost (or AMQP_URL)")
+      ->envname("AMQP_URL")
+      ->capture_default_str();
+  app.add_option("--heartbeat", opts->heartbeat, "heartbeat interval in seconds, 0 disables")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
+  app.add_option("--retry-for", opts->retry_for,
+                 "give up after SECONDS of failed connecting (0: keep trying)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--connect-timeout", opts->connect_timeout,
+                 "seconds allowed for connecting and logging in")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  AddTlsClientOptions(app, &opts->tls, /*client_cert=*/true);
+  // A certificate and key that cannot work together are a usage error, found before connecting.
+  CLI::Option* cert = app.get_option("--cert");
+  CLI::Option* key = app.get_option("--key");
+  key->needs(cert);
+  cert->check(CLI::Validator([key](std::string& f) { return CheckCertOption(f, key); }, ""));
+  key->check(CLI::Validator([cert](std::string& f) { return CheckKeyOption(f, cert); }, ""));
+}
 
 AmqpFailure DescribeStatus(int status, std::string* what) {
   if (status == AMQP_STATUS_OK) return AmqpFailure::kNone;
@@ -115,13 +273,18 @@ AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& o
     return AmqpFailure::kFatal;
   }
   amqp_socket_t* socket = nullptr;
+  opening_ssl = nullptr;
   if (url.tls) {
     socket = amqp_ssl_socket_new(conn_);
-    if (socket == nullptr) {
+    auto* ctx =
+        socket != nullptr ? static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket)) : nullptr;
+    if (ctx == nullptr) {
       *err = "cannot create a TLS socket";
       Drop();
       return AmqpFailure::kFatal;
     }
+    SSL_CTX_set_info_callback(ctx, NoteOpeningSsl);
+    SSL_CTX_set_default_passwd_cb(ctx, NoPassword);
     if (!opts.tls.cacert.empty()) {
       if (amqp_ssl_socket_set_cacert(socket, opts.tls.cacert.c_str()) != AMQP_STATUS_OK) {
         *err = "--cacert " + opts.tls.cacert + ": cannot load the CA certificates";
@@ -129,17 +292,21 @@ AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& o
         return AmqpFailure::kFatal;
       }
     } else {
-      auto* ctx = static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket));
-      if (ctx == nullptr || SSL_CTX_set_default_verify_paths(ctx) != 1) {
+      if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
         *err = "cannot load the system's CA certificates";
         Drop();
         return AmqpFailure::kFatal;
       }
     }
-    if (!opts.tls.cert.empty() || !opts.tls.key.empty()) {
-      if (amqp_ssl_socket_set_key(socket, opts.tls.cert.c_str(), opts.tls.key.c_str()) !=
-          AMQP_STATUS_OK) {
-        *err = "--cert/--key: cannot load the client certificate or key";
+    if (!opts.tls.cert.empty()) {
+      // The key may be in the certificate's file (AddAmqpConnectOptions checked it is somewhere).
+      const std::string& key = opts.tls.key.empty() ? opts.tls.cert : opts.tls.key;
+      if (amqp_ssl_socket_set_key(socket, opts.tls.cert.c_str(), key.c_str()) != AMQP_STATUS_OK) {
+        unsigned long e = 0;
+        std::string reason = TakeOpensslError(&e);
+        *err = "--cert " + opts.tls.cert + ", --key " + key +
+               ": cannot use the client certificate and key" +
+               (reason.empty() ? "" : " (" + reason + ")");
         Drop();
         return AmqpFailure::kFatal;
       }
@@ -157,15 +324,23 @@ AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& o
   struct timeval tv = SecondsToTimeval(opts.connect_timeout);
   amqp_set_handshake_timeout(conn_, &tv);
   amqp_set_rpc_timeout(conn_, &tv);
+  ERR_clear_error();
   int rc = amqp_socket_open_noblock(socket, url.host.c_str(), url.port, &tv);
   if (rc != AMQP_STATUS_OK) {
     *err = std::string("cannot connect: ") + amqp_error_string2(rc);
-    Drop();
     // A certificate that does not verify will not verify on the next attempt either.
-    if (rc == AMQP_STATUS_SSL_PEER_VERIFY_FAILED || rc == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED) {
-      return AmqpFailure::kFatal;
-    }
-    return AmqpFailure::kTransient;
+    AmqpFailure f =
+        rc == AMQP_STATUS_SSL_PEER_VERIFY_FAILED || rc == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED
+            ? AmqpFailure::kFatal
+            : AmqpFailure::kTransient;
+    if (url.tls && rc == AMQP_STATUS_SSL_CONNECTION_FAILED) f = DescribeTlsError(f, err);
+    Drop();
+    return f;
+  }
+  if (url.tls && TakeEarlyTlsAlert(amqp_get_sockfd(conn_), err)) {
+    AmqpFailure f = DescribeTlsError(AmqpFailure::kTransient, err);
+    Drop();
+    return f;
   }
   amqp_rpc_reply_t reply =
       amqp_login(conn_, url.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, opts.heartbeat,
@@ -174,6 +349,11 @@ AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& o
   AmqpFailure f = DescribeReply(reply, &why);
   if (f != AmqpFailure::kNone) {
     *err = "login as " + url.user + ": " + why;
+    // The broker's alert, when it came after our first write (see TakeEarlyTlsAlert).
+    if (url.tls && reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+        reply.library_error == AMQP_STATUS_SSL_ERROR) {
+      f = DescribeTlsError(f, err);
+    }
     Drop();
     return f;
   }

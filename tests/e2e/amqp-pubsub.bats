@@ -179,25 +179,6 @@ teardown() { amqp_teardown; }
   [ "$(queue_depth "$T-q")" = 10 ]
 }
 
-@test "amqps: verified with --cacert; an unknown CA is a failure (exit 1) unless --insecure" {
-  [ -n "$AMQPS_TEST_URL" ] || skip "the node has no TLS listener"
-  timeout 20 "$BIN/amqp-sub" --url "$AMQPS_TEST_URL" --cacert "$AMQP_TEST_CACERT" -e '' \
-    -Q "$T-q" --count 2 >out &
-  local sub=$!
-  wait_queue_consumers "$T-q" 1
-  echo '{"tls":1}' | timeout 20 "$BIN/amqp-pub" --url "$AMQPS_TEST_URL" \
-    --cacert "$AMQP_TEST_CACERT" -e '' -k "$T-q"
-  echo '{"tls":2}' | timeout 20 "$BIN/amqp-pub" --url "$AMQPS_TEST_URL" --insecure -e '' -k "$T-q"
-  wait "$sub"
-  [ "$(cat out)" = $'{"tls":1}\n{"tls":2}' ]
-  run --separate-stderr timeout 20 "$BIN/amqp-pub" --url "$AMQPS_TEST_URL" -e '' -k "$T-q" \
-    < <(echo '{"tls":3}')
-  [ "$status" -eq 1 ]
-  [[ "$stderr" == *"verification failed"* ]]
-  [[ "$stderr" != *"retrying"* ]]
-  [ "$(queue_depth "$T-q")" = 0 ]
-}
-
 @test "two amqp-sub without a queue name both receive everything" {
   timeout 30 "$BIN/amqp-sub" -e "$T" --count 50 >out1 &
   local s1=$!
