@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
                  "most messages published but not yet confirmed")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
+  app.add_option("--max-inflight-bytes", opts.pub.max_inflight_bytes,
+                 "most bytes of lines published but not yet confirmed")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--max-line", opts.pub.max_line, "longest line in bytes; longer lines are skipped")
       ->check(CLI::Range(1, 1 << 30))
       ->capture_default_str();

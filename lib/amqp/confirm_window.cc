@@ -1,7 +1,14 @@
 // ConfirmWindow: bookkeeping of publisher confirms (see the header for the broker's rules).
 #include "amqp/confirm_window.h"
 
+size_t OutgoingMessage::bytes() const {
+  size_t n = body.size() + routing_key.size();
+  for (const auto& [key, value] : headers) n += key.size() + value.size();
+  return n;
+}
+
 void ConfirmWindow::Add(uint64_t tag, OutgoingMessage msg) {
+  bytes_ += msg.bytes();
   Entry e;
   e.tag = tag;
   e.msg = std::move(msg);
@@ -37,8 +44,15 @@ size_t ConfirmWindow::Settle(uint64_t tag, bool multiple, bool ack,
       ++count;
     }
   }
-  while (!entries_.empty() && entries_.front().settled) entries_.pop_front();
+  PopSettled();
   return count;
+}
+
+void ConfirmWindow::PopSettled() {
+  while (!entries_.empty() && entries_.front().settled) {
+    bytes_ -= entries_.front().msg.bytes();
+    entries_.pop_front();
+  }
 }
 
 size_t ConfirmWindow::MarkReturned(std::string_view body, const std::string& why) {
@@ -60,5 +74,6 @@ std::vector<OutgoingMessage> ConfirmWindow::TakeForRepublish() {
     if (!e.settled) out.push_back(std::move(e.msg));
   }
   entries_.clear();
+  bytes_ = 0;
   return out;
 }

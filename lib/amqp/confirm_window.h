@@ -19,6 +19,9 @@ struct OutgoingMessage {
   std::string body;
   std::string routing_key;
   std::vector<std::pair<std::string, std::string>> headers;
+
+  /// What the message holds in memory, for the window's byte bound: body, key and headers.
+  size_t bytes() const;
 };
 
 /// A message the broker settled with something other than a plain ack.
@@ -29,12 +32,17 @@ struct FailedMessage {
 
 class ConfirmWindow {
  public:
-  /// |capacity| is --max-inflight: full() once that many are unconfirmed.
-  explicit ConfirmWindow(size_t capacity) : capacity_(capacity) {}
+  /// |capacity| is --max-inflight and |capacity_bytes| --max-inflight-bytes: full() once that
+  /// many messages, or messages of that many bytes, are held. One message always fits, so the
+  /// byte bound may be passed by the last message added.
+  explicit ConfirmWindow(size_t capacity, size_t capacity_bytes = SIZE_MAX)
+      : capacity_(capacity), capacity_bytes_(capacity_bytes) {}
 
-  bool full() const { return entries_.size() >= capacity_; }
+  bool full() const { return entries_.size() >= capacity_ || bytes_ >= capacity_bytes_; }
   bool empty() const { return entries_.empty(); }
   size_t size() const { return entries_.size(); }
+  /// OutgoingMessage::bytes() of the messages held (settled ones included until the oldest is settled).
+  size_t bytes() const { return bytes_; }
 
   /// Records |msg| as published with delivery tag |tag|: tags must increase by one per call
   /// within a connection.
@@ -63,6 +71,10 @@ class ConfirmWindow {
   };
   void SettleEntry(Entry* e, bool ack, std::vector<FailedMessage>* failed);
 
+  void PopSettled();
+
   size_t capacity_;
+  size_t capacity_bytes_;
+  size_t bytes_ = 0;
   std::deque<Entry> entries_;  // tags contiguous and increasing, front oldest
 };

@@ -54,7 +54,7 @@ class Publisher {
       : conn_opts_(conn_opts),
         opts_(opts),
         in_fd_(in_fd),
-        window_(opts.max_inflight),
+        window_(opts.max_inflight, opts.max_inflight_bytes),
         reader_(opts.max_line),
         reconnector_(url_, conn_opts.retry_for) {}
 

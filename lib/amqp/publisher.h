@@ -18,7 +18,8 @@ struct PublishOptions {
   bool mandatory = false;
   bool confirm = true;
   bool transient = false;  ///< delivery mode 1 instead of persistent (2)
-  size_t max_inflight = 1000;
+  size_t max_inflight = 10000;
+  size_t max_inflight_bytes = 16 << 20;
   size_t max_line = 1 << 20;
 };
 

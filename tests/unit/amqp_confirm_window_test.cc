@@ -75,6 +75,29 @@ TEST(ConfirmWindow, FullAtCapacity) {
   EXPECT_FALSE(w.full());
 }
 
+TEST(ConfirmWindow, FullAtTheByteBoundAndOneMessageAlwaysFits) {
+  ConfirmWindow w(100, 10);
+  OutgoingMessage big = Msg(1, std::string(25, 'x'));
+  big.routing_key = "k";
+  big.headers.emplace_back("h", "vv");
+  EXPECT_EQ(big.bytes(), 25u + 1 + 1 + 2);
+  EXPECT_FALSE(w.full());
+  w.Add(1, std::move(big));  // over the bound on its own, but the window was empty
+  EXPECT_EQ(w.bytes(), 29u);
+  EXPECT_TRUE(w.full());
+  w.Add(2, Msg(2, "abc"));
+  std::vector<FailedMessage> failed;
+  w.Settle(2, false, true, &failed);  // out of order: held until 1 is settled
+  EXPECT_EQ(w.bytes(), 32u);
+  w.Settle(1, false, true, &failed);
+  EXPECT_EQ(w.bytes(), 0u);
+  EXPECT_FALSE(w.full());
+  w.Add(3, Msg(3, "0123456789"));
+  EXPECT_TRUE(w.full());
+  EXPECT_EQ(w.TakeForRepublish().size(), 1u);
+  EXPECT_EQ(w.bytes(), 0u);
+}
+
 TEST(ConfirmWindow, UnknownTagsAreIgnored) {
   ConfirmWindow w = Filled(2);
   std::vector<FailedMessage> failed;
