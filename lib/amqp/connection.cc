@@ -342,9 +342,20 @@ AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& o
     Drop();
     return f;
   }
-  amqp_rpc_reply_t reply =
-      amqp_login(conn_, url.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, opts.heartbeat,
-                 AMQP_SASL_METHOD_PLAIN, url.user.c_str(), url.password.c_str());
+  // Client properties: the command's name, shown by `rabbitmqctl list_connections
+  // client_properties`, and the capability that makes the broker say when a resource alarm
+  // blocks publishing (connection.blocked); rabbitmq-c adds its own capabilities to these.
+  amqp_table_entry_t capabilities[] = {
+      {amqp_cstring_bytes("connection.blocked"), {AMQP_FIELD_KIND_BOOLEAN, {.boolean = 1}}}};
+  amqp_table_entry_t properties[] = {
+      {amqp_cstring_bytes("capabilities"),
+       {AMQP_FIELD_KIND_TABLE, {.table = {1, capabilities}}}},
+      {amqp_cstring_bytes("connection_name"),
+       {AMQP_FIELD_KIND_UTF8, {.bytes = amqp_cstring_bytes(LogProgram())}}}};
+  amqp_table_t client_properties = {2, properties};
+  amqp_rpc_reply_t reply = amqp_login_with_properties(
+      conn_, url.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, opts.heartbeat, &client_properties,
+      AMQP_SASL_METHOD_PLAIN, url.user.c_str(), url.password.c_str());
   std::string why;
   AmqpFailure f = DescribeReply(reply, &why);
   if (f != AmqpFailure::kNone) {
