@@ -94,7 +94,8 @@ class Server {
   void OnDrainTimeout();
 
  private:
-  bool Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body);
+  bool Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body,
+               const char* allow = nullptr);
   size_t BatchBytes() const {
     size_t b = kBatchBudget / (clients_.empty() ? 1 : clients_.size());
     return b < kBatchMinBytes ? kBatchMinBytes : b > kBatchMaxBytes ? kBatchMaxBytes : b;
@@ -198,6 +199,10 @@ void RaiseFileLimit() {
   }
 }
 
+// A HEAD request gets the status and headers that GET would get, Content-Length included, and
+// no body (RFC 9110 section 9.3.2).
+bool IsHead(struct lws* wsi) { return lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0; }
+
 }  // namespace
 
 int Server::Run() {
@@ -267,7 +272,8 @@ int Server::Run() {
   return status_;
 }
 
-bool Server::Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body) {
+bool Server::Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body,
+                     const char* allow) {
   std::vector<unsigned char> buf(LWS_PRE + 1024 + body.size());
   unsigned char* start = buf.data() + LWS_PRE;
   unsigned char* p = start;
@@ -277,9 +283,16 @@ bool Server::Respond(struct lws* wsi, unsigned status, const char* type, const s
                                   reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end)) {
     return false;
   }
+  if (allow && lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("allow:"),
+                                           reinterpret_cast<const unsigned char*>(allow),
+                                           static_cast<int>(strlen(allow)), &p, end)) {
+    return false;
+  }
   if (lws_finalize_http_header(wsi, &p, end)) return false;
-  memcpy(p, body.data(), body.size());
-  p += body.size();
+  if (!IsHead(wsi)) {
+    memcpy(p, body.data(), body.size());
+    p += body.size();
+  }
   int n = static_cast<int>(p - start);
   return lws_write(wsi, start, n, LWS_WRITE_HTTP_HEADERS) == n;
 }
@@ -297,9 +310,13 @@ std::string Server::HealthJson() const {
 
 int Server::OnHttp(struct lws* wsi, const char* uri) {
   std::string path = uri ? uri : "/";
+  // HEAD takes GET's path through here; Respond() and lws_serve_http_file() leave out the body.
+  const char* method = IsHead(wsi)                                        ? "HEAD"
+                       : lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 ? "GET"
+                                                                          : nullptr;
   unsigned status = 200;
   std::string file;
-  if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+  if (!method) {
     status = 405;
   } else if (path == "/healthz") {
     if (!Respond(wsi, 200, "application/json", HealthJson())) return -1;
@@ -319,14 +336,17 @@ int Server::OnHttp(struct lws* wsi, const char* uri) {
     }
   }
   if (status != 200) {
-    LogDebug("GET %s: %u", path.c_str(), status);
+    LogDebug("%s %s: %u", method ? method : "request", path.c_str(), status);
     const char* text = status == 403   ? "forbidden\n"
                        : status == 404 ? "not found\n"
                                        : "method not allowed\n";
-    if (!Respond(wsi, status, "text/plain; charset=utf-8", text)) return -1;
+    if (!Respond(wsi, status, "text/plain; charset=utf-8", text,
+                 status == 405 ? "GET, HEAD" : nullptr)) {
+      return -1;
+    }
     return lws_http_transaction_completed(wsi) ? -1 : 0;
   }
-  LogDebug("GET %s: %s", path.c_str(), file.c_str());
+  LogDebug("%s %s: %s", method, path.c_str(), file.c_str());
   int n = lws_serve_http_file(wsi, file.c_str(), ContentTypeFor(file), nullptr, 0);
   if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) return -1;
   return 0;

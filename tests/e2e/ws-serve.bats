@@ -241,6 +241,66 @@ vmhwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
   [[ "$output" =~ ^4 ]]
 }
 
+# raw_head PATH: a HEAD request for PATH with "Connection: close" on a raw socket, and all that
+# comes back until the server closes: a body after the headers shows, a connection left open hangs
+# the read until the timeout (status 124).
+raw_head() {
+  local rc=0
+  exec 8<>"/dev/tcp/127.0.0.1/$PORT"
+  printf 'HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$1" >&8
+  timeout 5 cat <&8 || rc=$?
+  exec 8<&-
+  return $rc
+}
+
+@test "ws-serve: HEAD answers with GET's status and headers and no body; HTTP needs no token" {
+  mkdir -p "$T/site/css"
+  echo '<p>overlay</p>' >"$T/site/index.html"
+  echo 'p{}' >"$T/site/css/a.css"
+  echo 'TOPSECRET' >"$T/secret.txt"
+  ln -s "$T/secret.txt" "$T/site/escape.txt"
+  export WS_SERVE_TOKEN=s3cret
+  start_serve --root "$T/site"
+  unset WS_SERVE_TOKEN
+  local u="http://127.0.0.1:$PORT" path code
+  for check in "/healthz 200" "/ 200" "/css/a.css 200" "/nope.html 404" "/escape.txt 403"; do
+    read -r path code <<<"$check"
+    timeout 10 curl -s --max-time 5 -o /dev/null -D - "$u$path" | tr -d '\r' >"$T/get"
+    timeout 10 curl -sI --max-time 5 "$u$path" | tr -d '\r' >"$T/head"
+    grep -q "^HTTP/1.1 $code " "$T/get"
+    grep -qi '^content-type: ' "$T/head" && grep -qi '^content-length: ' "$T/head"
+    diff "$T/get" "$T/head" || { echo "HEAD $path: not GET's headers"; false; }
+    raw_head "$path" >"$T/raw" || { echo "HEAD $path: connection not closed"; false; }
+    grep -q "^HTTP/1.1 $code " "$T/raw"
+    # Nothing after the blank line that ends the headers: "\r\n" and no more.
+    [ "$(sed -n '/^\r$/,$p' "$T/raw" | wc -c)" -eq 2 ] || { echo "HEAD $path: a body"; false; }
+  done
+  grep -qix "content-length: $(stat -c %s "$T/site/index.html")" <(curl -sI "$u/" | tr -d '\r')
+  # A HEAD leaves a keep-alive connection ready for the next request, which is answered in full.
+  run timeout 10 curl -sI --max-time 5 -o /dev/null "$u/css/a.css" \
+    --next -s --max-time 5 -o "$T/after" -w '%{num_connects}' "$u/healthz"
+  [ "$status" -eq 0 ] && [ "$output" = 0 ]
+  jq -e '.status == "ok"' "$T/after"
+  finish_serve
+  [ ! -s "$T/serve.out" ]
+}
+
+@test "ws-serve: methods other than GET and HEAD get 405 with Allow: GET, HEAD" {
+  start_serve
+  local u="http://127.0.0.1:$PORT" m
+  for m in POST PUT DELETE; do
+    run timeout 10 curl -s --max-time 5 -X "$m" -d 'a=1' -D "$T/h" -o "$T/b" -w '%{http_code}' \
+      "$u/healthz"
+    [ "$status" -eq 0 ] && [ "$output" = 405 ]
+    tr -d '\r' <"$T/h" | grep -qx 'allow: GET, HEAD'
+    [ "$(cat "$T/b")" = "method not allowed" ]
+  done
+  run timeout 10 curl -s --max-time 5 -o /dev/null -D - "$u/healthz"
+  [[ "$output" == "HTTP/1.1 200 "* ]] && [[ "${output,,}" != *allow:* ]]
+  finish_serve
+  [ ! -s "$T/serve.out" ]
+}
+
 @test "ws-serve: a client killed mid-stream does not disturb the others" {
   start_serve --drain-timeout 30
   "$BIN/ws-cat" "ws://127.0.0.1:$PORT/" >"$T/victim.out" 2>/dev/null 3>&- 7>&- &
