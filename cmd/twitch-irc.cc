@@ -25,6 +25,7 @@ struct Options {
   std::string nick;
   int ping_interval = 60;
   int pong_timeout = 10;
+  size_t max_buffer = 16 << 20;
   IrcMapOptions map;
   TlsClientOptions tls;
   LogOptions log;
@@ -52,6 +53,7 @@ int Run(const Options& o) {
   c.tls = o.tls;
   c.ping_interval_s = o.ping_interval;
   c.pong_timeout_s = o.pong_timeout;
+  c.max_buffer = o.max_buffer;
   c.map = o.map;
   std::string err;
   if (!ReadSecret(o.token_file, "TWITCH_TOKEN", &c.token, &err)) {
@@ -91,6 +93,10 @@ int main(int argc, char** argv) {
   app.add_option("--pong-timeout", o.pong_timeout, "Reconnect when no PONG came within SECONDS")
       ->type_name("SECONDS")
       ->check(CLI::Range(1, 600));
+  app.add_option("--max-buffer", o.max_buffer,
+                 "Stop reading Twitch while more than BYTES wait for stdout")
+      ->type_name("BYTES")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 40));
   AddTlsClientOptions(app, &o.tls);
   AddLogOptions(app, &o.log);
   int status = ParseCommandLine(app, argc, argv);

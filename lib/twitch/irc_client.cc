@@ -3,9 +3,16 @@
 // checking, PING/PONG). Outgoing lines wait in a per-connection queue and leave one per WRITEABLE
 // callback. RECONNECT is make-before-break: the old connection keeps delivering until its
 // successor has joined every channel, and lines both deliver are written once (by their id).
+// Records wait in an OutputQueue for stdout, which is non-blocking and adopted into the loop (a
+// dup of fd 1 as a raw file) so that lws says when it can take more; the loop never waits for
+// the reader. Over --max-buffer the IRC connections stop being read (lws_rx_flow_control) until
+// the queue has drained to half, and our PONG deadline is suspended meanwhile: the silence is
+// ours. A stop signal closes the IRC connections and ends once the queue is written.
 #include "twitch/irc_client.h"
 
 #include <libwebsockets.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -18,6 +25,7 @@
 #include "core/exit_status.h"
 #include "core/line_reader.h"
 #include "core/log.h"
+#include "core/output_queue.h"
 #include "core/signals.h"
 #include "core/time.h"
 #include "twitch/irc_output.h"
@@ -29,6 +37,11 @@ const uint32_t kBackoffMs[] = {1000, 2000, 4000, 8000, 16000, 32000, 60000};
 
 // How long a JOIN may stay unanswered before it is reported.
 constexpr int kJoinAnswerMs = 10000;
+
+// When stdout could not be adopted into the loop: how often a blocked stdout is tried again.
+constexpr int kStdoutRetryMs = 5;
+
+constexpr char kStdoutProtocol[] = "twitch-irc-stdout";
 
 const lws_retry_bo_t kRetry = {
     kBackoffMs,
@@ -52,6 +65,7 @@ struct Timers {
   lws_sorted_usec_list_t ping;
   lws_sorted_usec_list_t pong;
   lws_sorted_usec_list_t join_check;
+  lws_sorted_usec_list_t stdout_retry;
   IrcClient* owner;
 };
 
@@ -71,9 +85,11 @@ bool IsJoinRefusal(std::string_view msg_id) {
 
 class IrcClient {
  public:
-  explicit IrcClient(const IrcClientOptions& o) : opts_(o), writer_(o.map, "irc") {
+  explicit IrcClient(const IrcClientOptions& o)
+      : opts_(o), writer_(o.map, "irc"), out_(o.max_buffer) {
     timers_.owner = this;
     writer_.SkipRepeatedIds(1024);
+    writer_.QueueTo(&out_);
     for (const std::string& c : o.channels) {
       std::string login = NormalizeChannel(c);
       bool dup = std::any_of(channels_.begin(), channels_.end(),
@@ -94,6 +110,8 @@ class IrcClient {
 
   static int Callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
                       size_t len) noexcept;
+  static int StdoutCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
+                            size_t len) noexcept;
 
  private:
   enum class ChannelState { kPending, kJoinSent, kJoined, kRefused };
@@ -124,6 +142,14 @@ class IrcClient {
   void Send(Conn* c, std::string line);
   void Close(Conn* c);
   void Stop(int status);
+  void Finish(int status);
+  void StartDrain();
+  void AdoptStdout();
+  void FlushStdout();
+  void WaitForStdout();
+  void OnStdoutHangup();
+  void UpdateFlow();
+  void SetReading(bool on);
   int OnEstablished(Conn* c);
   int OnReceive(Conn* c, const char* in, size_t len);
   int OnWriteable(Conn* c, lws* wsi);
@@ -144,10 +170,17 @@ class IrcClient {
   static void PingCb(lws_sorted_usec_list_t* sul) noexcept;
   static void PongCb(lws_sorted_usec_list_t* sul) noexcept;
   static void JoinCheckCb(lws_sorted_usec_list_t* sul) noexcept;
+  static void StdoutRetryCb(lws_sorted_usec_list_t* sul) noexcept;
   void CheckJoins();
 
   IrcClientOptions opts_;
   IrcEventWriter writer_;
+  OutputQueue out_;  // records waiting for stdout
+  std::unique_ptr<NonBlockingFd> stdout_nonblocking_;
+  lws* stdout_wsi_ = nullptr;         // our dup of fd 1 in the loop; null: retry by timer
+  bool in_stdout_writeable_ = false;  // inside its WRITEABLE callback
+  bool paused_ = false;               // the queue went over --max-buffer: Twitch is not read
+  bool draining_ = false;             // stopping: Twitch closed, the queue going out
   IrcMessage msg_;
   std::string line_;
   std::string nick_, token_;
@@ -210,6 +243,7 @@ int IrcClient::Run() {
   }
   static const lws_protocols kProtocols[] = {
       {"twitch-irc", &IrcClient::Callback, 0, 1 << 16, 0, nullptr, 0},
+      {kStdoutProtocol, &IrcClient::StdoutCallback, 0, 0, 0, nullptr, 0},
       {nullptr, nullptr, 0, 0, 0, nullptr, 0},
   };
   lws_context_creation_info info;
@@ -228,18 +262,150 @@ int IrcClient::Run() {
   }
   SetStopWakeup([](void* ctx) { lws_cancel_service(static_cast<lws_context*>(ctx)); },
                 context_.get());
+  AdoptStdout();
   ScheduleConnect(true);
-  while (!done_ && !StopRequested()) {
+  while (!done_) {
+    if (StopRequested() && !draining_) {
+      LogDebug("stopped by signal %d", StopSignal());
+      StartDrain();
+    }
+    if (draining_ && out_.empty()) break;
     if (lws_service(context_.get(), 0) < 0) break;
   }
   SetStopWakeup(nullptr, nullptr);
+  done_ = true;  // the callbacks that destroying the context runs change nothing now
+  for (lws_sorted_usec_list_t* s : {&timers_.connect, &timers_.join, &timers_.join_check,
+                                    &timers_.ping, &timers_.pong, &timers_.stdout_retry}) {
+    lws_sul_cancel(s);
+  }
+  context_.reset();  // runs the CLOSED callback while |this| is alive
+  stdout_nonblocking_.reset();
+  if (!out_.empty()) LogDebug("standard output: %zu bytes not written", out_.bytes());
+  return status_;
+}
+
+// Stdout becomes non-blocking, and a duplicate of it joins the loop as a raw file whose only use
+// is the WRITEABLE callback: it is never read (rx flow off), so a regular file or a terminal as
+// stdout does not wake the loop. Records go to fd 1 itself (the same file description).
+void IrcClient::AdoptStdout() {
+  stdout_nonblocking_ = std::make_unique<NonBlockingFd>(1);
+  int fd = dup(1);
+  if (fd >= 0) {
+    lws_sock_file_fd_type u;
+    u.filefd = fd;
+    lws_vhost* vhost = lws_get_vhost_by_name(context_.get(), "default");
+    if (vhost) {
+      stdout_wsi_ =
+          lws_adopt_descriptor_vhost(vhost, LWS_ADOPT_RAW_FILE_DESC, u, kStdoutProtocol, nullptr);
+    }
+    if (!stdout_wsi_) close(fd);
+  }
+  if (stdout_wsi_) {
+    lws_rx_flow_control(stdout_wsi_, 0);
+  } else {
+    LogDebug("standard output: not in the event loop; a blocked write is retried every %d ms",
+             kStdoutRetryMs);
+  }
+}
+
+// Writes what stdout takes now; the rest waits for its WRITEABLE callback.
+void IrcClient::FlushStdout() {
+  if (done_) return;
+  std::string err;
+  switch (out_.FlushTo(1, &err)) {
+    case OutputQueue::Flush::kDrained:
+      break;
+    case OutputQueue::Flush::kBlocked:
+      WaitForStdout();
+      break;
+    case OutputQueue::Flush::kClosed:
+      LogDebug("standard output: %s", err.c_str());
+      Stop(kExitOk);
+      return;
+    case OutputQueue::Flush::kError:
+      LogError("standard output: %s", err.c_str());
+      Stop(kExitFailure);
+      return;
+  }
+  UpdateFlow();
+}
+
+// lws 4.1 clears a raw file's POLLOUT after its WRITEABLE callback has run, so a request made
+// inside that callback is lost: from there, the request is made by a timer due at once.
+void IrcClient::WaitForStdout() {
+  if (stdout_wsi_ && !in_stdout_writeable_) {
+    lws_callback_on_writable(stdout_wsi_);
+    return;
+  }
+  int delay_ms = stdout_wsi_ ? 0 : kStdoutRetryMs;
+  lws_sul_schedule(context_.get(), 0, &timers_.stdout_retry, &IrcClient::StdoutRetryCb,
+                   static_cast<lws_usec_t>(delay_ms) * LWS_US_PER_MS);
+}
+
+// lws closed our duplicate of stdout, which it does on POLLERR/POLLHUP: the reader has gone (exit
+// at once, as EPIPE would), or fd 1 is written without lws from now on.
+void IrcClient::OnStdoutHangup() {
+  if (done_) return;
+  struct pollfd p = {1, POLLOUT, 0};
+  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) {
+    LogDebug("standard output: the reader went away");
+    Stop(kExitOk);
+    return;
+  }
+  FlushStdout();
+}
+
+// Backpressure: over the bound Twitch is not read any more; from half of it, again.
+void IrcClient::UpdateFlow() {
+  if (!paused_ && out_.Full()) {
+    paused_ = true;
+    LogInfo("standard output: %zu bytes wait for the reader (--max-buffer %zu): reading paused",
+            out_.bytes(), out_.max_bytes());
+    SetReading(false);
+  } else if (paused_ && out_.Drained()) {
+    paused_ = false;
+    LogInfo("standard output: %zu bytes wait for the reader: reading resumed", out_.bytes());
+    SetReading(true);
+  }
+}
+
+// While Twitch is not read, no PONG can arrive: the deadline for one stops, and starts afresh
+// when reading resumes. Twitch's own PINGs wait unanswered; if it drops us for that, the usual
+// reconnect and gap follow.
+void IrcClient::SetReading(bool on) {
+  if (draining_) return;
+  for (Conn& c : conns_) {
+    if (c.in_use && c.wsi) lws_rx_flow_control(c.wsi, on ? 1 : 0);
+  }
+  if (!on) {
+    lws_sul_cancel(&timers_.pong);
+  } else if (active_ && active_->in_use && active_->pong_wanted) {
+    lws_sul_schedule(context_.get(), 0, &timers_.pong, &IrcClient::PongCb,
+                     static_cast<lws_usec_t>(opts_.pong_timeout_s) * LWS_USEC_PER_SEC);
+  }
+}
+
+// A stop signal or a fatal answer from Twitch: nothing more is read, what is queued goes out.
+void IrcClient::Finish(int status) {
+  status_ = status;
+  StartDrain();
+  if (context_) lws_cancel_service(context_.get());
+}
+
+void IrcClient::StartDrain() {
+  if (draining_) return;
+  draining_ = true;
   for (lws_sorted_usec_list_t* s :
        {&timers_.connect, &timers_.join, &timers_.join_check, &timers_.ping, &timers_.pong}) {
     lws_sul_cancel(s);
   }
-  context_.reset();  // runs the CLOSED callback while |this| is alive
-  if (StopRequested()) LogDebug("stopped by signal %d", StopSignal());
-  return status_;
+  for (Conn& c : conns_) {
+    if (c.in_use) Close(&c);
+  }
+  if (!out_.empty()) {
+    LogInfo("standard output: writing the %zu bytes left before exiting", out_.bytes());
+    FlushStdout();
+  }
 }
 
 void IrcClient::Stop(int status) {
@@ -319,6 +485,7 @@ void IrcClient::Close(Conn* c) {
 int IrcClient::OnEstablished(Conn* c) {
   LogInfo("connected to %s", opts_.url.c_str());
   c->last_rx = NowMillis();
+  if (paused_ && c->wsi) lws_rx_flow_control(c->wsi, 0);  // read once the queue has drained
   // Capabilities first, then PASS before NICK (twitch-protocols.md §2.2).
   Send(c, "CAP REQ :twitch.tv/tags twitch.tv/commands");
   if (!token_.empty()) Send(c, "PASS oauth:" + token_);
@@ -355,22 +522,12 @@ int IrcClient::OnReceive(Conn* c, const char* in, size_t len) {
       continue;
     }
     LogDebug("< %s", line_.c_str());
-    switch (writer_.Handle(line_, line_no_, &msg_, &err)) {
-      case IrcEventWriter::Result::kOk:
-        break;
-      case IrcEventWriter::Result::kClosed:
-        LogDebug("standard output: %s", err.c_str());
-        Stop(kExitOk);
-        return -1;
-      case IrcEventWriter::Result::kError:
-        LogError("standard output: %s", err.c_str());
-        Stop(kExitFailure);
-        return -1;
-    }
+    writer_.Handle(line_, line_no_, &msg_, &err);  // queued: cannot fail (see FlushStdout)
     if (!msg_.command.empty() && !OnLine(c, msg_)) return -1;
-    if (done_) return -1;
+    if (done_ || draining_) break;
   }
-  return 0;
+  FlushStdout();
+  return done_ || draining_ ? -1 : 0;
 }
 
 // The protocol side of a line (its events were written already). False closes the connection.
@@ -424,7 +581,7 @@ void IrcClient::OnNotice(const IrcMessage& msg) {
   std::string msg_id = msg.Tag("msg-id");
   if (target == "*" && IsLoginFailure(text)) {
     LogError("login as %s: %s (check the token and --nick)", nick_.c_str(), text.c_str());
-    Stop(kExitCredentials);
+    Finish(kExitCredentials);
     return;
   }
   Channel* ch = FindChannel(target);
@@ -435,7 +592,7 @@ void IrcClient::OnNotice(const IrcMessage& msg) {
                                 [](const Channel& c) { return c.state != ChannelState::kRefused; });
     if (!any_left) {
       LogError("every channel was refused");
-      Stop(kExitFailure);
+      Finish(kExitFailure);
     }
     return;
   }
@@ -479,17 +636,8 @@ void IrcClient::WriteGap(const std::string& login, int64_t from, int64_t to) {
   SetString(gap.get(), "from", FormatRfc3339Millis(from));
   SetString(gap.get(), "to", FormatRfc3339Millis(to));
   std::string err;
-  switch (writer_.Write(gap.get(), &err)) {
-    case IrcEventWriter::Result::kOk:
-      break;
-    case IrcEventWriter::Result::kClosed:
-      Stop(kExitOk);
-      break;
-    case IrcEventWriter::Result::kError:
-      LogError("standard output: %s", err.c_str());
-      Stop(kExitFailure);
-      break;
-  }
+  writer_.Write(gap.get(), &err);  // queued: cannot fail; FlushStdout() reports stdout's errors
+  FlushStdout();
 }
 
 // Sends the JOINs that the rate limit allows now and re-arms itself for the rest.
@@ -531,6 +679,10 @@ void IrcClient::SchedulePing() {
 
 void IrcClient::OnPingTimer() {
   if (!active_ || !active_->wsi || !active_->logged_in) return;
+  if (paused_) {  // its PONG could not be read: ask again once reading resumes
+    SchedulePing();
+    return;
+  }
   if (!active_->pong_wanted) {
     active_->pong_wanted = true;
     Send(active_, "PING :tmi.twitch.tv");
@@ -541,7 +693,7 @@ void IrcClient::OnPingTimer() {
 }
 
 void IrcClient::OnPongTimeout() {
-  if (!active_ || !active_->wsi || !active_->pong_wanted) return;
+  if (!active_ || !active_->wsi || !active_->pong_wanted || paused_) return;
   LogWarning("%s: no PONG within %d s: the connection is dead", opts_.url.c_str(),
              opts_.pong_timeout_s);
   Close(active_);
@@ -556,7 +708,7 @@ void IrcClient::OnClosed(Conn* c, const char* why) {
   c->wsi = nullptr;
   c->out.clear();
   c->reader = LineReader(kMaxIrcLine);
-  if (done_ || StopRequested()) return;
+  if (done_ || draining_ || StopRequested()) return;
   if (c != active_) {
     // The retiring connection went: what its successor has not joined yet is uncovered now.
     for (Channel& ch : channels_) {
@@ -631,6 +783,13 @@ void IrcClient::JoinCheckCb(lws_sorted_usec_list_t* sul) noexcept {
   });
 }
 
+void IrcClient::StdoutRetryCb(lws_sorted_usec_list_t* sul) noexcept {
+  Guarded("standard output", [sul] {
+    lws_container_of(sul, Timers, stdout_retry)->owner->FlushStdout();
+    return 0;
+  });
+}
+
 void IrcClient::PongCb(lws_sorted_usec_list_t* sul) noexcept {
   Guarded("pong", [sul] {
     lws_container_of(sul, Timers, pong)->owner->OnPongTimeout();
@@ -656,6 +815,29 @@ int IrcClient::Callback(lws* wsi, lws_callback_reasons reason, void*, void* in,
         return self->OnWriteable(c, wsi);
       case LWS_CALLBACK_CLIENT_CLOSED:
         self->OnClosed(c, "closed");
+        return 0;
+      default:
+        return 0;
+    }
+  });
+}
+
+// The raw file that stands for stdout: WRITEABLE flushes the queue. If lws closes it (the reader
+// hung up), writes go on to fd 1 directly, where EPIPE ends the command.
+int IrcClient::StdoutCallback(lws* wsi, lws_callback_reasons reason, void*, void*,
+                              size_t) noexcept {
+  return Guarded("standard output", [=] {
+    auto* self = static_cast<IrcClient*>(lws_context_user(lws_get_context(wsi)));
+    if (!self || wsi != self->stdout_wsi_) return 0;
+    switch (reason) {
+      case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+        self->in_stdout_writeable_ = true;
+        self->FlushStdout();
+        self->in_stdout_writeable_ = false;
+        return 0;
+      case LWS_CALLBACK_RAW_CLOSE_FILE:
+        self->stdout_wsi_ = nullptr;
+        self->OnStdoutHangup();
         return 0;
       default:
         return 0;

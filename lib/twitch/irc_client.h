@@ -1,9 +1,12 @@
 // The live Twitch IRC connection (twitch-irc without --input): one libwebsockets client on one
 // event loop that logs in, joins within the rate limit, keeps the link alive with PING/PONG,
 // follows RECONNECT (make before break, repeated lines written once), reconnects with backoff and
-// jitter after any drop, and reports the time it was away as a "gap" event per channel.
+// jitter after any drop, and reports the time it was away as a "gap" event per channel. Records
+// wait in a bounded queue for stdout, which is written without blocking the loop; over the bound,
+// reading from Twitch pauses until the queue has drained to half.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -19,8 +22,9 @@ struct IrcClientOptions {
   std::string token;                  ///< OAuth token, with or without "oauth:"; empty: anonymous
   std::string nick;                   ///< required with a token; default justinfan<digits>
   TlsClientOptions tls;
-  int ping_interval_s = 60;  ///< our own PING every this many seconds once logged in
-  int pong_timeout_s = 10;   ///< no PONG within this: the connection is dead
+  int ping_interval_s = 60;      ///< our own PING every this many seconds once logged in
+  int pong_timeout_s = 10;       ///< no PONG within this: the connection is dead
+  size_t max_buffer = 16 << 20;  ///< bytes waiting for stdout over which reading pauses
   IrcMapOptions map;
 };
 
@@ -47,8 +51,9 @@ class JoinRateLimit {
   std::deque<int64_t> sent_;  // when the JOINs of the current window left
 };
 
-/// Runs until a stop signal (0), stdout's reader leaving (0), the credentials being rejected (3),
-/// a bad --url (2), or every channel being refused or stdout failing (1).
+/// Runs until a stop signal (0, once what is queued for stdout is written), stdout's reader
+/// leaving (0), the credentials being rejected (3), a bad --url (2), or every channel being
+/// refused or stdout failing (1). Stdout is non-blocking meanwhile; its flags are put back.
 int RunIrcClient(const IrcClientOptions& opts);
 
 /// "#Foo" → "foo": the channel login as Twitch spells it in JOIN.

@@ -22,6 +22,11 @@ IrcEventWriter::Result IrcEventWriter::Write(const json_t* record, std::string* 
 }
 
 IrcEventWriter::Result IrcEventWriter::Emit(const std::string& line, std::string* err) {
+  if (queue_) {
+    queue_->Push(line);
+    ++written_;
+    return Result::kOk;
+  }
   switch (WriteAll(line, err, fd_)) {
     case WriteResult::kOk:
       ++written_;

@@ -1,5 +1,5 @@
 // The step shared by the offline reader and the live client: one raw IRC line in, its records
-// written to stdout as NDJSON, with the counts a command reports at exit.
+// written to stdout as NDJSON (or queued for it, live), with the counts a command reports at exit.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "core/output_queue.h"
 #include "twitch/irc_events.h"
 #include "twitch/irc_message.h"
 
@@ -18,7 +19,8 @@
 /// the margin keeps odd but honest lines.
 constexpr size_t kMaxIrcLine = 64 * 1024;
 
-/// Parses lines, maps them to events and writes each record as one line on stdout.
+/// Parses lines, maps them to events and writes each record as one line on stdout, or appends it
+/// to a queue that the caller writes out (QueueTo()).
 class IrcEventWriter {
  public:
   /// |name| names the input in diagnostics ("-", a file, the server's host); records go to |fd|.
@@ -40,12 +42,16 @@ class IrcEventWriter {
   /// written again: two connections overlap after RECONNECT and both deliver the same lines.
   void SkipRepeatedIds(size_t capacity) { id_capacity_ = capacity; }
 
+  /// From now on, records are appended to |queue| (which must outlive this writer) instead of
+  /// being written: the caller flushes it when stdout can take them. Nothing then fails here.
+  void QueueTo(OutputQueue* queue) { queue_ = queue; }
+
   /// Writes one record (for events that do not come from a line, such as "gap").
   Result Write(const json_t* record, std::string* err);
 
   size_t lines() const { return lines_; }
   size_t skipped() const { return skipped_; }
-  size_t written() const { return written_; }
+  size_t written() const { return written_; }  ///< records written, or queued with QueueTo()
   size_t repeated() const { return repeated_; }
 
  private:
@@ -55,7 +61,8 @@ class IrcEventWriter {
   IrcMapOptions opts_;
   std::string name_;
   int fd_;
-  std::string text_;  // the line being written, reused
+  OutputQueue* queue_ = nullptr;  // not owned; null: blocking writes to fd_
+  std::string text_;              // the line being written, reused
   std::vector<JsonPtr> records_;
   size_t lines_ = 0;
   size_t skipped_ = 0;

@@ -2,7 +2,8 @@
 # twitch-irc: offline --input against the golden files, usage errors, and the live client against
 # a fake Twitch IRC server (tests/fakes/twitch_irc.py, TLS with a CA made here): login sequence,
 # JOINs, several lines per frame, a line split across frames, PING/PONG both ways, RECONNECT, an
-# abrupt drop, a dead link, a bad token, refused channels and a closed stdout.
+# abrupt drop, a dead link, a bad token, refused channels, a closed stdout, and a stalled reader of
+# stdout (Twitch still serviced, events queued and written in order once the reader resumes).
 
 load helpers
 bats_require_minimum_version 1.5.0
@@ -19,6 +20,7 @@ setup_file() {
 }
 
 teardown() {
+  [ -n "${READER_PID:-}" ] && kill "$READER_PID" 2>/dev/null
   [ -n "${IRC_PID:-}" ] && kill "$IRC_PID" 2>/dev/null
   [ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null
   true
@@ -47,6 +49,37 @@ start_irc() {
   timeout --foreground 20 "$BIN/twitch-irc" --url "$URL" --cacert "$BATS_FILE_TMPDIR/ca.pem" "$@" \
     > "$OUT" 2> "$ERR" &
   IRC_PID=$!
+}
+
+# start_stalled_irc [args...]: as start_irc, but stdout is a FIFO whose reader reads nothing until
+# resume_reader (or 15 s); the reader copies to OUT. Sets IRC_PID, READER_PID, OUT, ERR.
+start_stalled_irc() {
+  OUT=$BATS_TEST_TMPDIR/out.ndjson
+  ERR=$BATS_TEST_TMPDIR/err.log
+  GO=$BATS_TEST_TMPDIR/go
+  local fifo=$BATS_TEST_TMPDIR/stdout.fifo
+  mkfifo "$fifo"
+  (
+    for _ in $(seq 300); do [ -e "$GO" ] && break; sleep 0.05; done
+    exec cat
+  ) < "$fifo" > "$OUT" &
+  READER_PID=$!
+  timeout --foreground 30 "$BIN/twitch-irc" --url "$URL" --cacert "$BATS_FILE_TMPDIR/ca.pem" "$@" \
+    > "$fifo" 2> "$ERR" &
+  IRC_PID=$!
+}
+
+resume_reader() { touch "$GO"; }
+
+# received_raids: how many raid lines twitch-irc has read from the fake (it logs them with -v).
+received_raids() { grep -c '^twitch-irc: debug: < .*msg-id=raid' "$ERR" || true; }
+
+# expect_raids N: OUT holds raids 00000 to N-1, each once, in order, and nothing else.
+expect_raids() {
+  local want got
+  want=$(seq -f 'raid fedcba9%05g' 0 $(($1 - 1)))
+  got=$(jq -r '.type + " " + .id[-12:]' "$OUT")
+  [ "$got" = "$want" ] || { echo "got $(echo "$got" | wc -l) records"; echo "$got" | grep -v '^raid' | head; false; }
 }
 
 # stop_irc: SIGTERM, then the exit status must be 0.
@@ -322,4 +355,88 @@ stop_irc() {
   start_fake flood
   run bash -c "timeout 20 '$BIN/twitch-irc' --url '$URL' --cacert '$BATS_FILE_TMPDIR/ca.pem' maplecrate 2>/dev/null | head -1 >/dev/null; echo \${PIPESTATUS[0]}"
   [ "$output" = "0" ]
+}
+
+@test "live: a stalled reader of stdout: Twitch's PINGs answered, no reconnect, no gap, no loss" {
+  start_fake stall --events 1000 --pong-deadline 1.5
+  start_stalled_irc -v --ping-interval 1 --pong-timeout 2 maplecrate
+  wait_for_line "$FLOG" '^1! sent all' 15
+  sleep 2.5  # longer than --pong-timeout, the reader still stalled
+  # The stall was real: nothing has reached the reader, far more than a pipe buffer is waiting.
+  [ ! -s "$OUT" ]
+  [ "$(received_raids)" -eq 1000 ]
+  # Meanwhile the link was serviced both ways: Twitch's PINGs answered, ours answered too.
+  local during
+  during=$(sed -n '/^1! stall begins/,/^1! sent all/p' "$FLOG")
+  [ "$(echo "$during" | grep -c '^1! sent PING')" -eq 10 ]
+  [ "$(echo "$during" | grep -c '^1! PONG received')" -ge 8 ]
+  ! grep -q 'no PONG to PING' "$FLOG"
+  [ "$(echo "$during" | grep -c '^1> PING')" -ge 2 ]
+  resume_reader
+  local n=200
+  while [ "$(wc -l < "$OUT")" -lt 1000 ] && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+  stop_irc
+  expect_raids 1000
+  ! grep -q '^2!' "$FLOG"
+  ! grep -qE 'no PONG|reconnecting|paused' "$ERR"
+}
+
+@test "live: over a tiny --max-buffer, reading from Twitch pauses; the events are late, not lost" {
+  start_fake stall --events 1000
+  start_stalled_irc -v --max-buffer 4096 --ping-interval 1 --pong-timeout 2 maplecrate
+  wait_for_line "$ERR" 'reading paused' 15
+  wait_for_line "$FLOG" '^1! sent all' 15
+  sleep 2.5  # longer than --pong-timeout
+  # Stopped reading: a pipe buffer and a little more was read, the rest waits at the server.
+  [ ! -s "$OUT" ]
+  local read_during
+  read_during=$(received_raids)
+  [ "$read_during" -lt 500 ] || { echo "read $read_during of 1000 while paused"; false; }
+  ! grep -q 'no PONG' "$ERR"
+  resume_reader
+  wait_for_line "$ERR" 'reading resumed' 10
+  local n=300
+  while [ "$(wc -l < "$OUT")" -lt 1000 ] && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+  stop_irc
+  expect_raids 1000
+  [ "$(received_raids)" -eq 1000 ]
+  ! grep -q '^2!' "$FLOG"
+  ! grep -qE 'no PONG|reconnecting' "$ERR"
+}
+
+@test "live: SIGTERM with a backlog for a stalled reader: Twitch closed, the backlog written, exit 0" {
+  start_fake stall --events 1000
+  start_stalled_irc -v maplecrate
+  wait_for_line "$FLOG" '^1! sent all' 15
+  local n=100
+  while [ "$(received_raids)" -lt 1000 ] && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+  [ "$(received_raids)" -eq 1000 ]
+  kill -TERM "$IRC_PID"
+  # It waits for the reader, having left Twitch.
+  wait_for_line "$FLOG" '^1! closed' 5
+  sleep 0.5
+  kill -0 "$IRC_PID"
+  [ ! -s "$OUT" ]
+  resume_reader
+  local status=0
+  wait "$IRC_PID" || status=$?
+  IRC_PID=
+  [ "$status" -eq 0 ] || { echo "exit status $status"; cat "$ERR"; false; }
+  wait "$READER_PID" || true
+  READER_PID=
+  expect_raids 1000
+  grep -q 'writing the [0-9]* bytes left' "$ERR"
+}
+
+@test "live: a reader that goes away while nothing is written ends the command at once (exit 0)" {
+  start_fake events
+  start_stalled_irc maplecrate
+  wait_for_line "$FLOG" '^1! PONG received' 15
+  kill "$READER_PID"
+  READER_PID=
+  wait_pid "$IRC_PID" 5
+  local status=0
+  wait "$IRC_PID" || status=$?
+  IRC_PID=
+  [ "$status" -eq 0 ]
 }

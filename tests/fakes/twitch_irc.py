@@ -16,6 +16,11 @@ Scenarios (per connection number n, starting at 1):
   drop       n=1: the TCP connection is cut without a close frame; n=2: one event
   silent     n=1: never answers the client's PING; n=2: one event
   flood      a raid every 0.1 s, 200 at most (for a reader that goes away)
+  stall      after 0.5 s ("stall begins"), --events raids with the ids ...fedcba900000 up, in 20
+             frames 0.2 s apart, and a PING of its own after every second frame ("sent PING
+             K"); then "sent all". For a client whose stdout is stalled meanwhile. With
+             --pong-deadline, a PING unanswered that long gets the connection cut, as Twitch does
+             ("no PONG to PING K: dropping").
 """
 import argparse
 import asyncio
@@ -42,6 +47,8 @@ CHEER = ("@badge-info=;badges=bits/1000;bits=250;color=#FF7F50;display-name=Quil
          ":Cheer200 Cheer50 good luck on the boss!")
 
 args = None
+tasks = set()  # scenarios that run beside the handler's loop
+unanswered = {}  # stall scenario: PING token -> when it was sent
 connections = 0
 successor_nick = None  # asyncio.Event: connection 2 has sent NICK (scenario reconnect)
 
@@ -49,6 +56,15 @@ successor_nick = None  # asyncio.Event: connection 2 has sent NICK (scenario rec
 def log(n, sep, text):
     with open(args.log, "a") as f:
         f.write(f"{n}{sep} {text}\n")
+
+
+def drop_if_unanswered(ws, n):
+    now = asyncio.get_running_loop().time()
+    late = [k for k, at in unanswered.items() if now - at > args.pong_deadline]
+    if late:
+        log(n, "!", f"no PONG to PING {late[0][6:]}: dropping")
+        ws.transport.abort()
+    return bool(late)
 
 
 async def scenario(ws, n, nick, chan):
@@ -61,6 +77,30 @@ async def scenario(ws, n, nick, chan):
         await ws.send(cheer[100:])
         await ws.send("PING :tmi.twitch.tv\r\n")
         log(n, "!", "sent PING")
+    elif args.scenario == "stall":
+        await asyncio.sleep(0.5)
+        log(n, "!", "stall begins")
+        unanswered.clear()
+        per = max(1, args.events // 20)
+        sent = frames = 0
+        while sent < args.events:
+            upto = min(sent + per, args.events)
+            await ws.send("".join(RAID.format(chan=chan, n=f"{i:05d}") + "\r\n"
+                                  for i in range(sent, upto)))
+            sent = upto
+            frames += 1
+            if frames % 2 == 0:
+                unanswered[f"stall-{frames}"] = asyncio.get_running_loop().time()
+                await ws.send(f"PING :stall-{frames}\r\n")
+                log(n, "!", f"sent PING {frames}")
+            await asyncio.sleep(0.2)
+            if args.pong_deadline and drop_if_unanswered(ws, n):
+                return
+        log(n, "!", "sent all")
+        while args.pong_deadline and unanswered:
+            await asyncio.sleep(0.1)
+            if drop_if_unanswered(ws, n):
+                return
     elif args.scenario == "flood":
         for i in range(200):
             await ws.send(RAID.format(chan=chan, n=i % 10) + "\r\n")
@@ -150,13 +190,17 @@ async def handler(ws, path=None):
                     joined += 1
                     if joined == args.expect_joins:
                         log(n, "!", "all joined")
-                        await scenario(ws, n, nick, chan)
+                        if args.scenario == "stall":  # PINGs and PONGs go on meanwhile
+                            tasks.add(asyncio.create_task(scenario(ws, n, nick, chan)))
+                        else:
+                            await scenario(ws, n, nick, chan)
                 elif cmd == "PING":
                     if args.scenario == "silent" and n == 1:
                         log(n, "!", "PING ignored")
                         continue
                     await ws.send(f":tmi.twitch.tv PONG tmi.twitch.tv :{rest.lstrip(':')}\r\n")
                 elif cmd == "PONG":
+                    unanswered.pop(rest.rpartition(":")[2], None)
                     log(n, "!", "PONG received")
     except websockets.ConnectionClosed:
         pass
@@ -185,6 +229,9 @@ if __name__ == "__main__":
     p.add_argument("--refuse", action="append", default=[])
     p.add_argument("--ignore", action="append", default=[], help="never answer JOINs of this")
     p.add_argument("--good-token", default="goodtoken")
+    p.add_argument("--events", type=int, default=1000, help="raids in the stall scenario")
+    p.add_argument("--pong-deadline", type=float, default=0,
+                   help="stall scenario: cut the connection when a PING waits this long")
     p.add_argument("--auth-failure", help="answer every NICK with this NOTICE text")
     args = p.parse_args()
     try:

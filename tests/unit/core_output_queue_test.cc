@@ -1,13 +1,13 @@
 // Unit tests of lib/core/output_queue: order, partial writes, EAGAIN, EPIPE, other errors, the
 // bound, and the flags guard. A pipe shrunk to one page stands in for a slow reader.
-#include "core/output_queue.h"
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <string>
+
+#include "core/output_queue.h"
 
 namespace {
 
