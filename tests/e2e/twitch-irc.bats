@@ -440,3 +440,23 @@ stop_irc() {
   IRC_PID=
   [ "$status" -eq 0 ]
 }
+
+@test "live: stdout is non-blocking while connected, and its flags are put back at exit" {
+  start_fake events
+  local check='import fcntl, os; print("nonblocking" if fcntl.fcntl(1, fcntl.F_GETFL) & os.O_NONBLOCK else "blocking")'
+  OUT=$BATS_TEST_TMPDIR/out
+  {
+    timeout --foreground 20 "$BIN/twitch-irc" --url "$URL" --cacert "$BATS_FILE_TMPDIR/ca.pem" \
+      maplecrate 2> "$BATS_TEST_TMPDIR/err" &
+    pid=$!
+    wait_for_line "$FLOG" '^1! PONG received' 15
+    "$PY" -c "$check"  # shares the pipe's file description with twitch-irc
+    kill -TERM "$pid"
+    status=0
+    wait "$pid" || status=$?
+    echo "status $status"
+    "$PY" -c "$check"
+  } | timeout 20 cat > "$OUT"
+  run jq -R -r 'fromjson? // . | if type == "object" then .type else . end' "$OUT"
+  [ "$output" = $'sub\nraid\ncheer\nnonblocking\nstatus 0\nblocking' ]
+}
