@@ -27,6 +27,14 @@ int main(int argc, char** argv) {
   app.add_option("--queue-type", opts.sub.queue_type, "type of a declared queue")
       ->check(CLI::IsMember({"classic", "quorum", "stream"}))
       ->capture_default_str();
+  app.add_option("--stream-offset", opts.sub.stream_offset,
+                 "where to start consuming a stream: first, last, next or an offset")
+      ->type_name("first|last|next|N")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return ValidStreamOffset(v) ? "" : "expected first, last, next or an offset";
+          },
+          ""));
   app.add_option("--queue-arg", opts.sub.queue_args,
                  "queue argument, e.g. x-message-ttl=60000 (integers, true/false, strings)")
       ->type_name("K=V");

@@ -1,7 +1,10 @@
 // The consume loop. Ack discipline: a delivery's line is written (write(2), so it has left the
 // process) before its tag is acknowledged; acks are batched with multiple=true once the frames at
 // hand are handled or half the prefetch window is written. A rejected body is settled at once
-// with basic.reject requeue=false, so a dead-letter exchange receives it.
+// with basic.reject requeue=false, so a dead-letter exchange receives it; a stream queue cannot
+// reject (the broker would close the connection), so there it is skipped and acknowledged.
+// Consuming a stream resumes after a reconnect at the offset after the last message written
+// (each delivery from a stream carries its offset in the x-stream-offset header).
 #include "amqp/subscriber.h"
 
 #include <amqp.h>
@@ -9,7 +12,9 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 #include "amqp/envelope.h"
@@ -49,7 +54,38 @@ bool ParseQueueArg(const std::string& arg, QueueArg* out, std::string* err) {
   return true;
 }
 
+bool ValidStreamOffset(const std::string& spec) {
+  if (spec == "first" || spec == "last" || spec == "next") return true;
+  return !spec.empty() && spec.size() <= 18 &&
+         spec.find_first_not_of("0123456789") == std::string::npos;
+}
+
 namespace {
+
+// The x-stream-offset header of a delivery from a stream queue; false for other queues.
+bool StreamOffset(const amqp_basic_properties_t& props, int64_t* offset) {
+  if ((props._flags & AMQP_BASIC_HEADERS_FLAG) == 0) return false;
+  for (int i = 0; i < props.headers.num_entries; ++i) {
+    const amqp_table_entry_t& e = props.headers.entries[i];
+    if (std::string_view(static_cast<const char*>(e.key.bytes), e.key.len) != "x-stream-offset") {
+      continue;
+    }
+    switch (e.value.kind) {
+      case AMQP_FIELD_KIND_I64:
+        *offset = e.value.value.i64;
+        return true;
+      case AMQP_FIELD_KIND_U64:
+        *offset = static_cast<int64_t>(e.value.value.u64);
+        return true;
+      case AMQP_FIELD_KIND_I32:
+        *offset = e.value.value.i32;
+        return true;
+      default:
+        return false;
+    }
+  }
+  return false;
+}
 
 class Subscriber {
  public:
@@ -86,11 +122,14 @@ class Subscriber {
   int unacked_ = 0;
   long long written_ = 0;
   long long rejected_ = 0;
+  long long skipped_ = 0;  // from a stream, which cannot reject
   long long redelivered_ = 0;
   bool cancelling_ = false;
   bool cancelled_ = false;
   int64_t cancel_deadline_ = 0;
   bool ever_connected_ = false;
+  bool have_offset_ = false;  // a message from a stream was written (or skipped)
+  int64_t next_offset_ = 0;   // then: where to resume consuming it
   int exit_ = kExitOk;
 };
 
@@ -110,6 +149,10 @@ bool Subscriber::Prepare(std::string* err) {
   }
   if (opts_.queue.empty() && opts_.queue_type != "classic") {
     *err = "--queue-type " + opts_.queue_type + " needs a --queue name";
+    return false;
+  }
+  if (!opts_.stream_offset.empty() && opts_.queue_type != "stream") {
+    *err = "--stream-offset needs --queue-type stream";
     return false;
   }
   return true;
@@ -182,9 +225,25 @@ AmqpFailure Subscriber::Connect(std::string* err) {
       if (f != AmqpFailure::kNone) return fail(f);
     }
   }
+  // Where to consume a stream from: after the last message written, else as asked.
+  amqp_table_entry_t offset_arg;
+  offset_arg.key = amqp_cstring_bytes("x-stream-offset");
+  if (have_offset_) {
+    offset_arg.value.kind = AMQP_FIELD_KIND_I64;
+    offset_arg.value.value.i64 = next_offset_;
+  } else if (ValidStreamOffset(opts_.stream_offset) &&
+             std::isdigit(static_cast<unsigned char>(opts_.stream_offset[0]))) {
+    offset_arg.value.kind = AMQP_FIELD_KIND_I64;
+    offset_arg.value.value.i64 = std::stoll(opts_.stream_offset);
+  } else {
+    offset_arg.value.kind = AMQP_FIELD_KIND_UTF8;
+    offset_arg.value.value.bytes = amqp_cstring_bytes(opts_.stream_offset.c_str());
+  }
+  amqp_table_t consume_args = {0, nullptr};
+  if (have_offset_ || !opts_.stream_offset.empty()) consume_args = {1, &offset_arg};
   amqp_basic_consume_ok_t* cok =
       amqp_basic_consume(c, kAmqpChannel, amqp_cstring_bytes(queue_name_.c_str()), amqp_empty_bytes,
-                         /*no_local=*/0, /*no_ack=*/0, /*exclusive=*/0, amqp_empty_table);
+                         /*no_local=*/0, /*no_ack=*/0, /*exclusive=*/0, consume_args);
   f = conn_.Check(("consuming from " + queue_name_).c_str(), err);
   if (f != AmqpFailure::kNone) return fail(f);
   consumer_tag_.assign(static_cast<char*>(cok->consumer_tag.bytes), cok->consumer_tag.len);
@@ -236,7 +295,19 @@ Subscriber::Step Subscriber::Deliver(const amqp_frame_t& frame) {
   std::string line, why;
   std::string_view body(static_cast<char*>(message.body.bytes), message.body.len);
   bool ok = DeliveryToLine(delivery, message.properties, body, opts_.envelope, &line, &why);
+  int64_t offset = 0;
+  bool from_stream = StreamOffset(message.properties, &offset);
   amqp_destroy_message(&message);
+  if (!ok && from_stream) {  // a stream cannot reject: skip it, and ack it with the rest
+    ++skipped_;
+    LogWarning("message at stream offset %lld (routing key %s) skipped: %s",
+               static_cast<long long>(offset), delivery.routing_key.c_str(), why.c_str());
+    have_offset_ = true;
+    next_offset_ = offset + 1;
+    last_written_tag_ = delivery.delivery_tag;
+    if (++unacked_ >= std::max(1, opts_.prefetch / 2)) return FlushAcks();
+    return Step::kContinue;
+  }
   if (!ok) {
     ++rejected_;
     LogWarning("message %llu (routing key %s) rejected: %s",
@@ -261,6 +332,10 @@ Subscriber::Step Subscriber::Deliver(const amqp_frame_t& frame) {
     return Finish(kExitFailure);
   }
   ++written_;
+  if (from_stream) {
+    have_offset_ = true;
+    next_offset_ = offset + 1;
+  }
   last_written_tag_ = delivery.delivery_tag;
   if (++unacked_ >= std::max(1, opts_.prefetch / 2)) return FlushAcks();
   return Step::kContinue;
@@ -369,9 +444,10 @@ int Subscriber::Run() {
       return kExitFailure;
     }
   }
-  LogDebug("%lld lines written, %lld messages rejected, %lld redelivered", written_, rejected_,
-           redelivered_);
+  LogDebug("%lld lines written, %lld messages rejected, %lld skipped, %lld redelivered", written_,
+           rejected_, skipped_, redelivered_);
   if (rejected_ > 0) LogWarning("%lld messages rejected", rejected_);
+  if (skipped_ > 0) LogWarning("%lld messages skipped", skipped_);
   return exit_;
 }
 

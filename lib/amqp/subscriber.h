@@ -20,6 +20,10 @@ struct SubscribeOptions {
   int prefetch = 100;
   long long count = 0;  ///< exit after this many lines; 0: no limit
   bool envelope = false;
+  /// Where a stream queue is first consumed from: "first", "last", "next" or an offset; empty:
+  /// the broker's default (next). After a reconnect, consuming resumes after the last message
+  /// written instead.
+  std::string stream_offset;
 };
 
 /// Consumes until --count, a stop signal (drain, ack, exit 0), or the downstream closing (exit
@@ -42,3 +46,6 @@ struct QueueArg {
 
 /// Parses "K=V". Fails with |err| when there is no '=' or K is empty.
 bool ParseQueueArg(const std::string& arg, QueueArg* out, std::string* err);
+
+/// Checks a --stream-offset: "first", "last", "next" or a non-negative integer offset.
+bool ValidStreamOffset(const std::string& spec);

@@ -148,6 +148,12 @@ teardown() { amqp_teardown; }
   [[ "$stderr" == *"--routing-key"* ]]
   run --separate-stderr timeout 20 "$BIN/amqp-sub" --queue-type quorum
   [ "$status" -eq 2 ]
+  run --separate-stderr timeout 20 "$BIN/amqp-sub" -Q q --stream-offset first
+  [ "$status" -eq 2 ]
+  [[ "$stderr" == *"--stream-offset needs --queue-type stream"* ]]
+  run --separate-stderr timeout 20 "$BIN/amqp-sub" -Q q --queue-type stream --stream-offset -1
+  [ "$status" -eq 2 ]
+  [[ "$stderr" == *"expected first, last, next or an offset"* ]]
 }
 
 @test "--passive: a missing exchange or queue is a failure (exit 1) at once, not retried" {
@@ -278,6 +284,75 @@ while True:
   [ "$status" -eq 0 ]
   [[ "$stderr" != *lost* ]]
   [ "$(queue_depth "$T-q")" = 2 ]
+}
+
+# wait_consuming LOG: waits until amqp-sub logged that it consumes (basic.consume-ok). For
+# streams, whose consumer count in list_queues outlives the consumers in RabbitMQ 3.10.
+wait_consuming() { wait_for_line "$1" 'consuming from' 20; }
+
+@test "quorum and stream queues: amqp-pub to amqp-sub, complete and in order" {
+  local type
+  for type in quorum stream; do
+    timeout 20 "$BIN/amqp-sub" -e "$T" -Q "$T-$type" --queue-type "$type" --count 50 \
+      >"out-$type" 2>"err-$type" &
+    local sub=$!
+    wait_consuming "err-$type"
+    events 50 | timeout 20 "$BIN/amqp-pub" -e "$T"
+    wait "$sub"
+    events 50 | cmp - "out-$type"
+  done
+  rmqctl -q list_queues name type | grep -qx "$T-quorum"$'\t'quorum
+  rmqctl -q list_queues name type | grep -qx "$T-stream"$'\t'stream
+}
+
+@test "a stream cannot reject: amqp-sub skips a bad body with a warning, acks it and goes on" {
+  timeout 20 "$BIN/amqp-sub" -e '' -Q "$T-s" --queue-type stream --count 2 >out 2>err &
+  local sub=$!
+  wait_consuming err
+  amqp-publish --url "$AMQP_URL" -e '' -r "$T-s" -b 'not json'
+  amqp-publish --url "$AMQP_URL" -e '' -r "$T-s" -b '{"n":1}'
+  amqp-publish --url "$AMQP_URL" -e '' -r "$T-s" -b '{"n":2}'
+  local status=0
+  wait "$sub" || status=$?
+  cat err
+  [ "$status" -eq 0 ]
+  [ "$(cat out)" = $'{"n":1}\n{"n":2}' ]
+  grep -q 'stream offset 0 .* skipped: the body is not JSON' err
+  grep -q '1 messages skipped' err
+  ! grep -q 'lost' err
+}
+
+@test "--stream-offset first and N; after a lost connection a stream resumes after the last line written" {
+  # The stream is declared by a consumer that is then stopped.
+  timeout 20 "$BIN/amqp-sub" -e '' -Q "$T-s" --queue-type stream >/dev/null 2>declared &
+  wait_consuming declared
+  kill -TERM $!
+  wait $!
+  events 3 | timeout 20 "$BIN/amqp-pub" -e '' -k "$T-s"
+  # A stream keeps what was consumed: any number of readers, from any offset.
+  run timeout 20 "$BIN/amqp-sub" -q -e '' -Q "$T-s" --queue-type stream --stream-offset first \
+    --count 3
+  [ "$output" = "$(events 3)" ]
+  run timeout 20 "$BIN/amqp-sub" -q -e '' -Q "$T-s" --queue-type stream --stream-offset 2 --count 1
+  [ "$output" = "$(events 1 3)" ]
+
+  # Consuming from the next message; the connection is closed by the broker while amqp-sub is
+  # stopped, and lines are published before it runs again: it resumes where it was.
+  timeout 30 "$BIN/amqp-sub" -e '' -Q "$T-s" --queue-type stream --count 4 >out 2>err &
+  local sub=$!
+  wait_consuming err
+  events 2 4 | timeout 20 "$BIN/amqp-pub" -e '' -k "$T-s"
+  wait_lines out 2
+  kill -STOP "$sub"
+  rmqctl close_all_connections "test: connection lost" >/dev/null
+  events 2 6 | timeout 20 "$BIN/amqp-pub" -e '' -k "$T-s"
+  kill -CONT "$sub"
+  local status=0
+  wait "$sub" || status=$?
+  cat err
+  [ "$status" -eq 0 ]
+  grep -q 'lost' err
+  [ "$(cat out)" = "$(events 4 4)" ]
 }
 
 @test "100,000 lines through amqp-pub and amqp-sub arrive complete, identical and in order" {
