@@ -17,7 +17,7 @@ Scenarios (per connection number n, starting at 1):
   silent     n=1: never answers the client's PING; n=2: one event
   flood      a raid every 0.1 s, 200 at most (for a reader that goes away)
   stall      after 0.5 s ("stall begins"), --events raids with the ids ...fedcba900000 up, in 20
-             frames 0.2 s apart, and a PING of its own after every second frame ("sent PING
+             frames --frame-gap (0.2) s apart, and a PING of its own after every second frame ("sent PING
              K"); then "sent all". For a client whose stdout is stalled meanwhile. With
              --pong-deadline, a PING unanswered that long gets the connection cut, as Twitch does
              ("no PONG to PING K: dropping").
@@ -93,7 +93,7 @@ async def scenario(ws, n, nick, chan):
                 unanswered[f"stall-{frames}"] = asyncio.get_running_loop().time()
                 await ws.send(f"PING :stall-{frames}\r\n")
                 log(n, "!", f"sent PING {frames}")
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(args.frame_gap)
             if args.pong_deadline and drop_if_unanswered(ws, n):
                 return
         log(n, "!", "sent all")
@@ -230,6 +230,7 @@ if __name__ == "__main__":
     p.add_argument("--ignore", action="append", default=[], help="never answer JOINs of this")
     p.add_argument("--good-token", default="goodtoken")
     p.add_argument("--events", type=int, default=1000, help="raids in the stall scenario")
+    p.add_argument("--frame-gap", type=float, default=0.2, help="stall scenario: between frames")
     p.add_argument("--pong-deadline", type=float, default=0,
                    help="stall scenario: cut the connection when a PING waits this long")
     p.add_argument("--auth-failure", help="answer every NICK with this NOTICE text")
