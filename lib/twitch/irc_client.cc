@@ -127,6 +127,7 @@ class IrcClient {
     bool close_now = false;  // close at the next WRITEABLE
     bool retiring = false;   // RECONNECT came: the successor takes over once it has joined
     bool pong_wanted = false;
+    bool pause_at_frame_end = false;  // reading is to stop once the frame being read is whole
     int64_t last_rx = 0;
   };
   struct Channel {
@@ -181,6 +182,7 @@ class IrcClient {
   bool in_stdout_writeable_ = false;  // inside its WRITEABLE callback
   bool paused_ = false;               // the queue went over --max-buffer: Twitch is not read
   bool draining_ = false;             // stopping: Twitch closed, the queue going out
+  Conn* receiving_ = nullptr;         // the connection whose RECEIVE is running
   IrcMessage msg_;
   std::string line_;
   std::string nick_, token_;
@@ -198,6 +200,11 @@ class IrcClient {
   bool done_ = false;
   int status_ = kExitOk;
 };
+
+// True when the last RECEIVE of |wsi| ended a WebSocket message.
+bool FrameComplete(lws* wsi) {
+  return lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+}
 
 std::string Masked(const std::string& line) {
   return line.rfind("PASS ", 0) == 0 ? "PASS oauth:***" : line;
@@ -375,7 +382,11 @@ void IrcClient::UpdateFlow() {
 void IrcClient::SetReading(bool on) {
   if (draining_) return;
   for (Conn& c : conns_) {
-    if (c.in_use && c.wsi) lws_rx_flow_control(c.wsi, on ? 1 : 0);
+    if (!c.in_use || !c.wsi) continue;
+    // lws 4.1 spins (appending to its buffer list) when a client is flow-controlled in the middle
+    // of a message longer than its receive buffer: that connection stops at the message's end.
+    c.pause_at_frame_end = !on && &c == receiving_ && !FrameComplete(c.wsi);
+    if (!c.pause_at_frame_end) lws_rx_flow_control(c.wsi, on ? 1 : 0);
   }
   if (!on) {
     lws_sul_cancel(&timers_.pong);
@@ -510,6 +521,11 @@ int IrcClient::OnWriteable(Conn* c, lws* wsi) {
 }
 
 int IrcClient::OnReceive(Conn* c, const char* in, size_t len) {
+  struct Receiving {  // which connection SetReading() is called from, if any
+    Conn*& slot;
+    Receiving(Conn*& s, Conn* c) : slot(s) { slot = c; }
+    ~Receiving() { slot = nullptr; }
+  } receiving(receiving_, c);
   c->last_rx = NowMillis();
   c->reader.Feed(std::string_view(in, len));
   std::string err;
@@ -527,6 +543,10 @@ int IrcClient::OnReceive(Conn* c, const char* in, size_t len) {
     if (done_ || draining_) break;
   }
   FlushStdout();
+  if (c->pause_at_frame_end && paused_ && c->wsi && FrameComplete(c->wsi)) {
+    c->pause_at_frame_end = false;
+    lws_rx_flow_control(c->wsi, 0);
+  }
   return done_ || draining_ ? -1 : 0;
 }
 

@@ -460,3 +460,22 @@ stop_irc() {
   run jq -R -r 'fromjson? // . | if type == "object" then .type else . end' "$OUT"
   [ "$output" = $'sub\nraid\ncheer\nnonblocking\nstatus 0\nblocking' ]
 }
+
+@test "live: a pause that falls inside a WebSocket message longer than 64 KiB waits for its end" {
+  # Messages of 400 raids (about 240 KiB) each: lws must not be flow-controlled mid-message.
+  start_fake stall --events 2000 --frame-lines 400 --frame-gap 0.1
+  start_stalled_irc -v --max-buffer 4096 maplecrate
+  wait_for_line "$ERR" 'reading paused' 15
+  sleep 1
+  [ ! -s "$OUT" ]
+  local read_during
+  read_during=$(received_raids)
+  [ $((read_during % 400)) -eq 0 ] || { echo "paused after $read_during raids"; false; }
+  [ "$read_during" -lt 2000 ]
+  resume_reader
+  local n=300
+  while [ "$(wc -l < "$OUT")" -lt 2000 ] && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+  stop_irc
+  expect_raids 2000
+  grep -q 'reading resumed' "$ERR"
+}

@@ -17,7 +17,7 @@ Scenarios (per connection number n, starting at 1):
   silent     n=1: never answers the client's PING; n=2: one event
   flood      a raid every 0.1 s, 200 at most (for a reader that goes away)
   stall      after 0.5 s ("stall begins"), --events raids with the ids ...fedcba900000 up, in 20
-             frames --frame-gap (0.2) s apart, and a PING of its own after every second frame ("sent PING
+             frames (or of --frame-lines each) --frame-gap (0.2) s apart, and a PING of its own after every second frame ("sent PING
              K"); then "sent all". For a client whose stdout is stalled meanwhile. With
              --pong-deadline, a PING unanswered that long gets the connection cut, as Twitch does
              ("no PONG to PING K: dropping").
@@ -81,7 +81,7 @@ async def scenario(ws, n, nick, chan):
         await asyncio.sleep(0.5)
         log(n, "!", "stall begins")
         unanswered.clear()
-        per = max(1, args.events // 20)
+        per = args.frame_lines or max(1, args.events // 20)
         sent = frames = 0
         while sent < args.events:
             upto = min(sent + per, args.events)
@@ -230,6 +230,8 @@ if __name__ == "__main__":
     p.add_argument("--ignore", action="append", default=[], help="never answer JOINs of this")
     p.add_argument("--good-token", default="goodtoken")
     p.add_argument("--events", type=int, default=1000, help="raids in the stall scenario")
+    p.add_argument("--frame-lines", type=int, default=0,
+                   help="stall scenario: raids per frame (default: a 20th of --events)")
     p.add_argument("--frame-gap", type=float, default=0.2, help="stall scenario: between frames")
     p.add_argument("--pong-deadline", type=float, default=0,
                    help="stall scenario: cut the connection when a PING waits this long")
