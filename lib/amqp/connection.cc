@@ -431,6 +431,14 @@ int AmqpConnection::HeartbeatWakeMs() const {
   return std::min(5000, heartbeat_ * 1000 / 4);
 }
 
+bool AmqpConnection::SendHeartbeat() {
+  if (conn_ == nullptr || heartbeat_ <= 0) return true;
+  amqp_frame_t frame;
+  frame.frame_type = AMQP_FRAME_HEARTBEAT;
+  frame.channel = 0;
+  return amqp_send_frame(conn_, &frame) == AMQP_STATUS_OK;
+}
+
 int64_t MonotonicMs() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -83,6 +83,10 @@ class AmqpConnection {
   /// Milliseconds until the next heartbeat should be sent or checked (for poll timeouts).
   int HeartbeatWakeMs() const;
 
+  /// Sends a heartbeat frame now, for a caller that cannot read frames for a while (a write to a
+  /// stalled standard output) but must not look dead to the broker. False if sending failed.
+  bool SendHeartbeat();
+
  private:
   amqp_connection_state_t conn_ = nullptr;
   int heartbeat_ = 0;

@@ -23,6 +23,7 @@
 #include "core/exit_status.h"
 #include "core/log.h"
 #include "core/output.h"
+#include "core/output_queue.h"
 #include "core/signals.h"
 
 bool ParseQueueArg(const std::string& arg, QueueArg* out, std::string* err) {
@@ -107,6 +108,7 @@ class Subscriber {
   Step FlushAcks();
   void ConnectionLost(const std::string& why);
   Step Finish(int status);
+  WriteResult WriteRecord(std::string line, std::string* err);
   bool CountReached() const { return opts_.count > 0 && written_ >= opts_.count; }
 
   const AmqpConnectOptions& conn_opts_;
@@ -322,7 +324,7 @@ Subscriber::Step Subscriber::Deliver(const amqp_frame_t& frame) {
     return Step::kContinue;
   }
   std::string err;
-  WriteResult w = WriteLine(line, &err, out_fd_);
+  WriteResult w = WriteRecord(std::move(line), &err);
   if (w == WriteResult::kClosed) {
     LogInfo("stdout closed; stopping (unwritten messages go back to the queue)");
     return Finish(kExitOk);
@@ -339,6 +341,41 @@ Subscriber::Step Subscriber::Deliver(const amqp_frame_t& frame) {
   last_written_tag_ = delivery.delivery_tag;
   if (++unacked_ >= std::max(1, opts_.prefetch / 2)) return FlushAcks();
   return Step::kContinue;
+}
+
+// Writes |line| and a newline to the (non-blocking) output whole. While the reader takes
+// nothing, heartbeats still go to the broker, so a stalled downstream does not cost the
+// connection (and a redelivery of everything unacknowledged).
+WriteResult Subscriber::WriteRecord(std::string line, std::string* err) {
+  line.push_back('\n');
+  OutputQueue out(line.size());
+  out.Push(std::move(line));
+  const int beat_ms = conn_.HeartbeatWakeMs();
+  int64_t next_beat = MonotonicMs() + beat_ms;
+  for (;;) {
+    switch (out.FlushTo(out_fd_, err)) {
+      case OutputQueue::Flush::kDrained:
+        return WriteResult::kOk;
+      case OutputQueue::Flush::kClosed:
+        return WriteResult::kClosed;
+      case OutputQueue::Flush::kError:
+        return WriteResult::kError;
+      case OutputQueue::Flush::kBlocked:
+        break;
+    }
+    struct pollfd p = {out_fd_, POLLOUT, 0};
+    int64_t now = MonotonicMs();
+    if (poll(&p, 1, static_cast<int>(std::max<int64_t>(0, next_beat - now))) < 0 &&
+        errno != EINTR) {
+      *err = std::string("poll: ") + strerror(errno);
+      return WriteResult::kError;
+    }
+    if (MonotonicMs() >= next_beat) {
+      // A failed heartbeat shows as a lost connection at the next read; the line still goes out.
+      conn_.SendHeartbeat();
+      next_beat = MonotonicMs() + beat_ms;
+    }
+  }
 }
 
 Subscriber::Step Subscriber::Finish(int status) {
@@ -392,6 +429,7 @@ Subscriber::Step Subscriber::TakeFrames() {
 
 int Subscriber::Run() {
   StopPipe stop;
+  NonBlockingFd nonblocking_out(out_fd_);  // see WriteRecord()
   for (;;) {
     if (StopRequested() && !cancelling_) {
       stop.Drain();

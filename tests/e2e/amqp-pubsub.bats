@@ -290,6 +290,24 @@ while True:
 # streams, whose consumer count in list_queues outlives the consumers in RabbitMQ 3.10.
 wait_consuming() { wait_for_line "$1" 'consuming from' 20; }
 
+@test "a stalled downstream: amqp-sub keeps its connection with heartbeats, nothing is redelivered" {
+  # 300 lines of 1 KiB: more than the pipe holds, so amqp-sub's write waits while the reader
+  # sleeps for 8 s, four times as long as the broker waits for a heartbeat (2 x 1 s).
+  { timeout 60 "$BIN/amqp-sub" -e '' -Q "$T-q" --heartbeat 1 --count 300 2>err; echo $? >status; } |
+    { sleep 8; cat; } >out &
+  local reader=$!
+  wait_queue_consumers "$T-q" 1
+  awk 'BEGIN { for (i = 1; i <= 300; i++) { s = sprintf("{\"n\":%d,\"pad\":\"", i);
+    while (length(s) < 1020) s = s "x"; print s "\"}" } }' >in
+  timeout 20 "$BIN/amqp-pub" -e '' -k "$T-q" <in
+  wait "$reader"
+  cat err
+  [ "$(cat status)" = 0 ]
+  cmp in out
+  ! grep -q lost err
+  [ "$(queue_depth "$T-q")" = 0 ]
+}
+
 @test "quorum and stream queues: amqp-pub to amqp-sub, complete and in order" {
   local type
   for type in quorum stream; do
