@@ -2,7 +2,9 @@
 // from several processes sharing a terminal or a log file never interleave mid-line.
 #include "core/log.h"
 
+#include <errno.h>
 #include <libwebsockets.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -11,6 +13,9 @@
 #include <string>
 
 namespace {
+
+// How long one diagnostic may wait for a full, non-blocking stderr before the rest is dropped.
+constexpr int kMaxStderrWaitMs = 500;
 
 const char* g_program = "servitor";
 LogLevel g_level = LogLevel::kInfo;
@@ -36,15 +41,26 @@ void Emit(LogLevel level, const char* fmt, va_list ap) {
   std::string line = std::string(g_program) + ": " + LevelName(level) + ": " + body;
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
   line += '\n';
-  // stderr may be non-blocking (shared file description); a lost diagnostic is acceptable,
-  // a spin is not, so one attempt per chunk.
+  // stderr may be non-blocking: it shares its file description with a stdout that a command
+  // made non-blocking (a terminal). A full stderr is waited for, but briefly: a diagnostic lost
+  // to a reader stalled for long is better than an event loop stalled with it.
   const char* p = line.data();
   size_t left = line.size();
+  int waited_ms = 0;
   while (left > 0) {
     ssize_t n = write(2, p, left);
-    if (n <= 0) break;
-    p += n;
-    left -= static_cast<size_t>(n);
+    if (n > 0) {
+      p += n;
+      left -= static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && waited_ms < kMaxStderrWaitMs) {
+      struct pollfd pfd = {2, POLLOUT, 0};
+      poll(&pfd, 1, 10);
+      waited_ms += 10;
+    } else {
+      break;
+    }
   }
 }
 

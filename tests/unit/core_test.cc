@@ -1,6 +1,7 @@
-// Unit tests of lib/core: line reading, UTF-8, time, JSON, output.
+// Unit tests of lib/core: line reading, UTF-8, time, JSON, output, logging.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,11 +9,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/cli.h"
 #include "core/json.h"
 #include "core/line_reader.h"
+#include "core/log.h"
 #include "core/output.h"
 #include "core/signals.h"
 #include "core/time.h"
@@ -160,6 +163,37 @@ TEST(Output, WaitsOutNonBlockingPipe) {
   int status = 0;
   waitpid(child, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(Log, WaitsBrieflyForAFullNonBlockingStderr) {
+  EXPECT_EXIT(
+      {
+        int fds[2];
+        if (pipe(fds) != 0) _exit(2);
+        fcntl(fds[1], F_SETFL, O_NONBLOCK);
+        std::string fill(4096, 'f');
+        size_t filled = 0;
+        ssize_t n;
+        while ((n = write(fds[1], fill.data(), fill.size())) > 0) filled += static_cast<size_t>(n);
+        dup2(fds[1], 2);  // stderr: a pipe that is full, and non-blocking
+        std::string got;
+        std::thread reader([&] {
+          usleep(100 * 1000);  // the reader comes back after 100 ms
+          char buf[65536];
+          struct pollfd p = {fds[0], POLLIN, 0};
+          while (poll(&p, 1, 1000) == 1) {
+            ssize_t r = read(fds[0], buf, sizeof buf);
+            if (r <= 0) break;
+            got.append(buf, static_cast<size_t>(r));
+          }
+        });
+        LogInit("core-test");
+        LogError("%s", "a diagnostic that must not be lost");
+        reader.join();
+        _exit(got.substr(filled) == "core-test: error: a diagnostic that must not be lost\n" ? 0
+                                                                                            : 1);
+      },
+      testing::ExitedWithCode(0), "");
 }
 
 TEST(ReadSecret, FileOnTheCommandLineWinsOverTheEnvironment) {
