@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
       ->type_name("FILE")
       ->check(CLI::ExistingFile);
   app.add_flag("--relay", s.relay, "Write messages from clients to stdout, one line each");
+  app.add_option("--relay-buffer", s.relay_buffer,
+                 "Over this many bytes waiting for stdout, clients are not read (--relay)")
+      ->type_name("BYTES")
+      ->check(CLI::PositiveNumber);
   int status = ParseCommandLine(app, argc, argv);
   if (status >= 0) return status;
   return Run(o);

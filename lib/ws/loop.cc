@@ -15,8 +15,10 @@ StdinFlagsRestorer::~StdinFlagsRestorer() {
   if (flags_ != -1) fcntl(0, F_SETFL, flags_);
 }
 
-struct lws* AdoptStdin(struct lws_vhost* vhost, const char* protocol, std::string* err) {
-  int fd = dup(0);
+namespace {
+struct lws* AdoptDuplicate(int fd_to_dup, struct lws_vhost* vhost, const char* protocol,
+                           std::string* err) {
+  int fd = dup(fd_to_dup);
   if (fd < 0) {
     *err = strerror(errno);
     return nullptr;
@@ -29,6 +31,17 @@ struct lws* AdoptStdin(struct lws_vhost* vhost, const char* protocol, std::strin
     close(fd);
     *err = "cannot add it to the event loop";
   }
+  return wsi;
+}
+}  // namespace
+
+struct lws* AdoptStdin(struct lws_vhost* vhost, const char* protocol, std::string* err) {
+  return AdoptDuplicate(0, vhost, protocol, err);
+}
+
+struct lws* AdoptStdout(struct lws_vhost* vhost, const char* protocol, std::string* err) {
+  struct lws* wsi = AdoptDuplicate(1, vhost, protocol, err);
+  if (wsi) lws_rx_flow_control(wsi, 0);
   return wsi;
 }
 

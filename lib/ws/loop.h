@@ -35,6 +35,12 @@ class StdinFlagsRestorer {
 /// duplicate, never fd 0). Returns null with |err| on failure.
 struct lws* AdoptStdin(struct lws_vhost* vhost, const char* protocol, std::string* err);
 
+/// Adopts a duplicate of stdout into |vhost| as a raw file bound to |protocol|, for its
+/// WRITEABLE callback only: reading is switched off (so a terminal or a regular file as stdout
+/// does not wake the loop). Records are still written to fd 1, the same file description; lws
+/// closes the duplicate, never fd 1. Returns null with |err| on failure.
+struct lws* AdoptStdout(struct lws_vhost* vhost, const char* protocol, std::string* err);
+
 /// Reads what is left in stdin once lws has closed our duplicate of it on a hang-up (lws 4.1
 /// closes a raw file on POLLHUP even when data is still buffered in the pipe). The writer is
 /// gone by then, so this is at most a pipe buffer. Stops at end of input or when nothing more

@@ -9,10 +9,19 @@
 // limits after a line was queued gets the --slow-client treatment. The fastest client never
 // does, so the buffer stays bounded and input moves at the pace of the fastest client; the
 // other half of the limits is the slack for clients a moment behind it.
+//
+// Relaying (--relay), precisely: a client's text message becomes one line in a queue for stdout,
+// which is non-blocking and written as far as its reader takes it, at once and again whenever
+// stdout is writable (a duplicate of fd 1 sits in the loop as the raw file "servitor-stdout" for
+// that). A stalled reader of stdout therefore stalls nothing else: broadcasting and reading stdin
+// go on. While more than --relay-buffer bytes wait, no client is read (lws_rx_flow_control), so
+// TCP pushes back on the senders; from half of it, they are read again. A message holding a line
+// break would become two lines and is not relayed.
 #include "ws/server.h"
 
 #include <libwebsockets.h>
 #include <limits.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,7 +36,7 @@
 #include "core/json.h"
 #include "core/line_reader.h"
 #include "core/log.h"
-#include "core/output.h"
+#include "core/output_queue.h"
 #include "core/signals.h"
 #include "core/utf8.h"
 #include "version.h"
@@ -40,6 +49,9 @@
 namespace {
 
 constexpr const char* kStdinProtocol = "servitor-stdin";
+constexpr const char* kStdoutProtocol = "servitor-stdout";
+// When stdout could not be adopted into the loop: how often a blocked stdout is tried again.
+constexpr int kStdoutRetryMs = 5;
 constexpr size_t kReadChunk = 64 * 1024;
 // One write to a client carries at most kBatchFrames frames and about BatchBytes() bytes. Small
 // batches keep the clients in step: a client whose socket has room must not run far ahead of one
@@ -77,7 +89,8 @@ class Server {
       : opts_(opts),
         broadcast_(opts.history, opts.max_queue, opts.max_queue_bytes, 0),
         reader_(opts.max_line),
-        chunk_(kReadChunk) {}
+        chunk_(kReadChunk),
+        relay_out_(opts.relay_buffer) {}
 
   int Run();
 
@@ -90,6 +103,9 @@ class Server {
   void OnClosed(SessionData* sd);
   int OnStdinReadable(struct lws* wsi);
   void OnStdinClosed();
+  void OnStdoutWriteable();
+  void OnStdoutClosed(struct lws* wsi);
+  void FlushStdout();
   void OnWake();
   void OnDrainTimeout();
 
@@ -113,6 +129,9 @@ class Server {
   void StartDrain(const char* why);
   void MaybeFinish();
   void Finish();
+  void WaitForStdout();
+  void StopRelaying();
+  void UpdateRelayFlow();
 
   const ServeOptions& opts_;
   Broadcast broadcast_;
@@ -123,7 +142,12 @@ class Server {
   struct lws_context* context_ = nullptr;
   struct lws* stdin_wsi_ = nullptr;
   LoopTimer<Server> drain_timer_{};
-  std::string pending_;  // a line taken from stdin that no client had room for yet
+  LoopTimer<Server> stdout_timer_{};
+  OutputQueue relay_out_;             // relayed lines waiting for stdout
+  struct lws* stdout_wsi_ = nullptr;  // our duplicate of fd 1 in the loop; null: retry by timer
+  bool in_stdout_writeable_ = false;  // inside its WRITEABLE callback
+  bool relay_paused_ = false;         // clients are not read: relay_out_ went over its bound
+  std::string pending_;               // a line taken from stdin that no client had room for yet
   bool have_pending_ = false;
   bool stdin_paused_ = false;
   bool input_done_ = false;  // end of input reached or stop requested
@@ -180,14 +204,34 @@ int CallbackStdin(struct lws* wsi, enum lws_callback_reasons reason, void* user,
   });
 }
 
+int CallbackStdout(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in,
+                   size_t len) noexcept {
+  return GuardCallback([&]() -> int {
+    if (reason == LWS_CALLBACK_RAW_WRITEABLE_FILE) ServerOf(wsi)->OnStdoutWriteable();
+    if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) ServerOf(wsi)->OnStdoutClosed(wsi);
+    if (reason == LWS_CALLBACK_RAW_WRITEABLE_FILE || reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
+      return 0;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+  });
+}
+
 const struct lws_protocols kProtocols[] = {
     {"servitor", CallbackServitor, sizeof(SessionData), 1024, 0, nullptr, 65536},
     {kStdinProtocol, CallbackStdin, 0, 0, 0, nullptr, 0},
+    {kStdoutProtocol, CallbackStdout, 0, 0, 0, nullptr, 0},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 
 void DrainTimeout(lws_sorted_usec_list_t* sul) noexcept {
   LoopTimer<Server>::OwnerOf(sul)->OnDrainTimeout();
+}
+
+void StdoutRetry(lws_sorted_usec_list_t* sul) noexcept {
+  GuardCallback([sul] {
+    LoopTimer<Server>::OwnerOf(sul)->FlushStdout();
+    return 0;
+  });
 }
 
 // Many clients need many descriptors: take the hard limit.
@@ -209,6 +253,10 @@ int Server::Run() {
   RaiseFileLimit();
   LogRouteLibwebsockets();
   StdinFlagsRestorer restore_stdin;
+  // Made after restore_stdin and destroyed before it: when stdin and stdout are one file
+  // description (a terminal), each puts back the flags found before either changed them.
+  std::unique_ptr<NonBlockingFd> stdout_nonblocking;
+  if (opts_.relay) stdout_nonblocking = std::make_unique<NonBlockingFd>(1);
 
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
@@ -257,8 +305,12 @@ int Server::Run() {
     LogError("stdin: %s", err.c_str());
     return kExitFailure;
   }
+  if (opts_.relay && !(stdout_wsi_ = AdoptStdout(vhost, kStdoutProtocol, &err))) {
+    LogDebug("stdout: %s: a blocked write is retried every %d ms", err.c_str(), kStdoutRetryMs);
+  }
 
   drain_timer_.owner = this;
+  stdout_timer_.owner = this;
   {
     StopWakeup wakeup(context_);
     while (!done_) {
@@ -267,7 +319,13 @@ int Server::Run() {
     }
   }
   lws_sul_cancel(&drain_timer_.sul);
-  context.reset();  // runs CLOSED for the clients left
+  lws_sul_cancel(&stdout_timer_.sul);
+  stdout_wsi_ = nullptr;  // its CLOSE callback, run by destroying the context, changes nothing
+  context.reset();        // runs CLOSED for the clients left
+  if (!relay_out_.empty() && !relay_closed_) {
+    LogWarning("stdout: %zu relayed lines (%zu bytes) not written", relay_out_.records(),
+               relay_out_.bytes());
+  }
   context_ = nullptr;
   return status_;
 }
@@ -417,6 +475,7 @@ void Server::OnEstablished(struct lws* wsi, SessionData* sd) {
   char peer[64] = "";
   lws_get_peer_simple(wsi, peer, sizeof peer);
   LogInfo("client %llu (%s): connected; %zu clients", c->id, peer, clients_.size());
+  if (relay_paused_) lws_rx_flow_control(wsi, 0);
   if (broadcast_.Backlog(c->cursor) > 0) lws_callback_on_writable(wsi);
   if (have_pending_) PumpLines();
 }
@@ -482,21 +541,92 @@ void Server::OnReceive(Client* c, const void* in, size_t len) {
     LogWarning("client %llu: message longer than %zu bytes not relayed", c->id, opts_.max_line);
     return;
   }
+  if (msg.find_first_of("\r\n") != std::string::npos) {
+    LogWarning("client %llu: message with a line break not relayed", c->id);
+    return;
+  }
+  msg.push_back('\n');
+  relay_out_.Push(std::move(msg));
+  FlushStdout();
+}
+
+// Writes what stdout takes now; the rest waits until it is writable.
+void Server::FlushStdout() {
+  if (relay_closed_) return;
   std::string err;
-  switch (WriteLine(msg, &err)) {
-    case WriteResult::kOk:
+  switch (relay_out_.FlushTo(1, &err)) {
+    case OutputQueue::Flush::kDrained:
       break;
-    case WriteResult::kClosed:
-      relay_closed_ = true;
+    case OutputQueue::Flush::kBlocked:
+      WaitForStdout();
+      break;
+    case OutputQueue::Flush::kClosed:
       LogInfo("stdout closed: no more relaying");
+      StopRelaying();
       break;
-    case WriteResult::kError:
-      relay_closed_ = true;
+    case OutputQueue::Flush::kError:
       LogError("stdout: %s", err.c_str());
       status_ = kExitFailure;
+      StopRelaying();
       StartDrain("stdout failed");
       break;
   }
+  UpdateRelayFlow();
+  if (relay_out_.empty()) MaybeFinish();
+}
+
+// lws 4.1 clears a raw file's POLLOUT after its WRITEABLE callback has run, so a request made
+// inside that callback is lost: from there, the request is made by a timer due at once.
+void Server::WaitForStdout() {
+  if (stdout_wsi_ && !in_stdout_writeable_) {
+    lws_callback_on_writable(stdout_wsi_);
+    return;
+  }
+  int delay_ms = stdout_wsi_ ? 0 : kStdoutRetryMs;
+  lws_sul_schedule(context_, 0, &stdout_timer_.sul, StdoutRetry,
+                   static_cast<lws_usec_t>(delay_ms) * LWS_US_PER_MS);
+}
+
+void Server::OnStdoutWriteable() {
+  in_stdout_writeable_ = true;
+  FlushStdout();
+  in_stdout_writeable_ = false;
+}
+
+// lws closed our duplicate of stdout, which it does on POLLERR/POLLHUP: the reader has gone (as
+// EPIPE would say), or fd 1 is written without lws from now on.
+void Server::OnStdoutClosed(struct lws* wsi) {
+  if (wsi != stdout_wsi_) return;
+  stdout_wsi_ = nullptr;
+  struct pollfd p = {1, POLLOUT, 0};
+  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) {
+    if (!relay_closed_) LogInfo("stdout closed: no more relaying");
+    StopRelaying();
+    return;
+  }
+  FlushStdout();
+}
+
+void Server::StopRelaying() {
+  relay_closed_ = true;
+  relay_out_ = OutputQueue(opts_.relay_buffer);
+  lws_sul_cancel(&stdout_timer_.sul);
+  UpdateRelayFlow();
+  MaybeFinish();
+}
+
+// Backpressure: over --relay-buffer no client is read; from half of it, again.
+void Server::UpdateRelayFlow() {
+  bool pause = relay_paused_ ? !(relay_closed_ || relay_out_.Drained()) : relay_out_.Full();
+  if (pause == relay_paused_) return;
+  relay_paused_ = pause;
+  if (pause) {
+    LogInfo("stdout: %zu bytes wait for the reader (--relay-buffer %zu): clients not read",
+            relay_out_.bytes(), relay_out_.max_bytes());
+  } else {
+    LogInfo("stdout: %zu bytes wait for the reader: clients read again", relay_out_.bytes());
+  }
+  for (Client* c : clients_) lws_rx_flow_control(c->wsi, pause ? 0 : 1);
 }
 
 void Server::OnClosed(SessionData* sd) {
@@ -693,7 +823,7 @@ void Server::StartDrain(const char* why) {
 }
 
 void Server::MaybeFinish() {
-  if (draining_ && clients_.empty()) Finish();
+  if (draining_ && clients_.empty() && (relay_closed_ || relay_out_.empty())) Finish();
 }
 
 void Server::Finish() {

@@ -31,6 +31,7 @@ struct ServeOptions {
   std::string tls_cert;
   std::string tls_key;
   bool relay = false;
+  size_t relay_buffer = 4u << 20;  ///< bytes waiting for stdout over which clients are not read
 };
 
 /// Runs the server until end of input (then drains, unless keep_open) or a stop signal (then

@@ -429,3 +429,122 @@ raw_head() {
   [[ "$output" == "200 text/javascript"* ]]
   finish_serve
 }
+
+# relay_senders N COUNT [HOLD]: N ws-cat --send clients in the background, client s sending COUNT
+# numbered lines "s<s>-<n>-<padding>" (about 80 bytes each); their pids in SENDERS. With HOLD, a
+# file: they stay connected until it exists (at most 20 s).
+relay_line() { seq -f "s$1-%06g-$(printf 'x%.0s' {1..64})" 1 "$2"; }
+relay_senders() {
+  local s
+  SENDERS=()
+  for s in $(seq 1 "$1"); do
+    {
+      relay_line "$s" "$2"
+      [ -z "${3:-}" ] || wait_for_file "$3" 20
+    } | timeout 25 "$BIN/ws-cat" --send "ws://127.0.0.1:$PORT/" 2>"$T/send$s.err" 3>&- 7>&- &
+    SENDERS+=($!)
+    PIDS+=($!)
+  done
+}
+
+# start_stalled_relay STALL ARGS...: ws-serve --relay ARGS with a reader of its stdout that reads
+# nothing for STALL seconds, then creates $T/stall-over and reads everything into $T/serve.out;
+# and a ws-cat listener ($T/listener.out). Sets SERVE_PID, READER and PORT.
+start_stalled_relay() {
+  local stall=$1
+  shift
+  mkfifo "$T/in" "$T/out"
+  { sleep "$stall"; touch "$T/stall-over"; cat; } <"$T/out" >"$T/serve.out" 3>&- &
+  READER=$!
+  PIDS+=($READER)
+  "$BIN/ws-serve" --listen 127.0.0.1:0 --relay --drain-timeout 30 "$@" <"$T/in" >"$T/out" \
+    2>"$T/serve.log" 3>&- &
+  SERVE_PID=$!
+  exec 7>"$T/in"
+  PORT=$(listen_port "$T/serve.log")
+  cat_client listener "ws://127.0.0.1:$PORT/"
+  wait_health '.clients == 1'
+}
+
+# broadcast_during_stall: a line on stdin reaches the listener while stdout is still stalled.
+broadcast_during_stall() {
+  [ ! -e "$T/stall-over" ]
+  echo during-stall >&7
+  wait_for_line "$T/listener.out" '^during-stall$' 5
+  [ ! -e "$T/stall-over" ]
+}
+
+# end_relay N COUNT: waits for the senders, ends the input, and checks that ws-serve exits 0 and
+# that stdout got the COUNT lines of each of the N senders whole and in order, and nothing else.
+end_relay() {
+  local p
+  for p in "${SENDERS[@]}"; do wait "$p"; done
+  exec 7>&-
+  wait_pid "$SERVE_PID" 20
+  wait "$SERVE_PID"
+  wait "$READER"
+  [ "$(wc -l <"$T/serve.out")" -eq $(($1 * $2)) ]
+  for p in $(seq 1 "$1"); do diff <(relay_line "$p" "$2") <(grep "^s$p-" "$T/serve.out"); done
+}
+
+@test "ws-serve: --relay: a stalled reader of stdout stalls no broadcasting; every line arrives whole, in order" {
+  start_stalled_relay 10
+  # 3 x 3000 lines of 80 bytes: 720 KB, far more than a pipe holds (64 KiB).
+  relay_senders 3 3000
+  sleep 2  # not a timing assertion: lets ws-serve take in what the senders sent
+  broadcast_during_stall
+  end_relay 3 3000
+}
+
+@test "ws-serve: --relay: over --relay-buffer clients are not read, and are again once it drained" {
+  start_stalled_relay 5 --relay-buffer 100000
+  # Senders that closed while not read could lose what the kernel still held for them.
+  relay_senders 2 3000 "$T/hold"
+  wait_for_line "$T/serve.log" 'clients not read' 10
+  broadcast_during_stall
+  wait_for_line "$T/serve.log" 'clients read again' 15
+  wait_for_line "$T/serve.out" '^s1-003000-' 20
+  wait_for_line "$T/serve.out" '^s2-003000-' 20
+  echo >"$T/hold"
+  end_relay 2 3000
+}
+
+@test "ws-serve: --relay: a message with a raw line break is not relayed, with a warning naming the client" {
+  start_serve --relay --keep-open
+  "$PY" - "$PORT" <<'PY'
+import asyncio, sys, websockets
+async def main():
+    async with websockets.connect(f"ws://127.0.0.1:{sys.argv[1]}/") as ws:
+        for m in ["before", "two\nlines", "carriage\rreturn", "after"]:
+            await ws.send(m)
+asyncio.run(main())
+PY
+  wait_for_line "$T/serve.out" '^after$' 10
+  diff <(printf 'before\nafter\n') "$T/serve.out"
+  [ "$(grep -c 'client 1: message with a line break not relayed' "$T/serve.log")" -eq 2 ]
+  kill -TERM "$SERVE_PID"
+  wait_pid "$SERVE_PID" 10
+  wait "$SERVE_PID"
+}
+
+@test "ws-serve: --relay: stdout is non-blocking while serving and its flags are back after exit" {
+  mkfifo "$T/in" "$T/out"
+  cat <"$T/out" >"$T/serve.out" 3>&- &
+  READER=$!
+  PIDS+=($READER)
+  # ws-serve's stdout is the test's fd 8: one file description, whose flags the test can see.
+  exec 8>"$T/out"
+  flags() { awk '/^flags:/ {print $2}' "/proc/$1/fdinfo/$2"; }
+  ! (( 8#$(flags $$ 8) & 04000 ))
+  "$BIN/ws-serve" --listen 127.0.0.1:0 --relay <"$T/in" >&8 2>"$T/serve.log" 3>&- &
+  SERVE_PID=$!
+  exec 7>"$T/in"
+  PORT=$(listen_port "$T/serve.log")
+  (( 8#$(flags $$ 8) & 04000 ))  # O_NONBLOCK while it runs
+  exec 7>&-
+  wait_pid "$SERVE_PID" 10
+  wait "$SERVE_PID"
+  ! (( 8#$(flags $$ 8) & 04000 ))
+  exec 8>&-
+  wait "$READER"
+}
