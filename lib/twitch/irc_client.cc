@@ -11,8 +11,6 @@
 #include "twitch/irc_client.h"
 
 #include <libwebsockets.h>
-#include <poll.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -29,6 +27,7 @@
 #include "core/signals.h"
 #include "core/time.h"
 #include "twitch/irc_output.h"
+#include "ws/loop.h"
 
 namespace {
 
@@ -37,9 +36,6 @@ const uint32_t kBackoffMs[] = {1000, 2000, 4000, 8000, 16000, 32000, 60000};
 
 // How long a JOIN may stay unanswered before it is reported.
 constexpr int kJoinAnswerMs = 10000;
-
-// When stdout could not be adopted into the loop: how often a blocked stdout is tried again.
-constexpr int kStdoutRetryMs = 5;
 
 constexpr char kStdoutProtocol[] = "twitch-irc-stdout";
 
@@ -52,10 +48,6 @@ const lws_retry_bo_t kRetry = {
     20,  // ±20 % jitter
 };
 
-struct LwsContextFree {
-  void operator()(lws_context* c) const { lws_context_destroy(c); }
-};
-
 class IrcClient;
 
 // The timers live in a standard-layout struct so that lws_container_of() can find them.
@@ -65,7 +57,6 @@ struct Timers {
   lws_sorted_usec_list_t ping;
   lws_sorted_usec_list_t pong;
   lws_sorted_usec_list_t join_check;
-  lws_sorted_usec_list_t stdout_retry;
   IrcClient* owner;
 };
 
@@ -86,10 +77,10 @@ bool IsJoinRefusal(std::string_view msg_id) {
 class IrcClient {
  public:
   explicit IrcClient(const IrcClientOptions& o)
-      : opts_(o), writer_(o.map, "irc"), out_(o.max_buffer) {
+      : opts_(o), writer_(o.map, "irc"), out_(o.max_buffer, [this] { FlushStdout(); }) {
     timers_.owner = this;
     writer_.SkipRepeatedIds(1024);
-    writer_.QueueTo(&out_);
+    writer_.QueueTo(&out_.queue());
     for (const std::string& c : o.channels) {
       std::string login = NormalizeChannel(c);
       bool dup = std::any_of(channels_.begin(), channels_.end(),
@@ -145,10 +136,7 @@ class IrcClient {
   void Stop(int status);
   void Finish(int status);
   void StartDrain();
-  void AdoptStdout();
   void FlushStdout();
-  void WaitForStdout();
-  void OnStdoutHangup();
   void UpdateFlow();
   void SetReading(bool on);
   int OnEstablished(Conn* c);
@@ -171,25 +159,21 @@ class IrcClient {
   static void PingCb(lws_sorted_usec_list_t* sul) noexcept;
   static void PongCb(lws_sorted_usec_list_t* sul) noexcept;
   static void JoinCheckCb(lws_sorted_usec_list_t* sul) noexcept;
-  static void StdoutRetryCb(lws_sorted_usec_list_t* sul) noexcept;
   void CheckJoins();
 
   IrcClientOptions opts_;
   IrcEventWriter writer_;
-  OutputQueue out_;  // records waiting for stdout
-  std::unique_ptr<NonBlockingFd> stdout_nonblocking_;
-  lws* stdout_wsi_ = nullptr;         // our dup of fd 1 in the loop; null: retry by timer
-  bool in_stdout_writeable_ = false;  // inside its WRITEABLE callback
-  bool paused_ = false;               // the queue went over --max-buffer: Twitch is not read
-  bool draining_ = false;             // stopping: Twitch closed, the queue going out
-  Conn* receiving_ = nullptr;         // the connection whose RECEIVE is running
+  LoopStdout out_;             // records waiting for stdout
+  bool paused_ = false;        // the queue went over --max-buffer: Twitch is not read
+  bool draining_ = false;      // stopping: Twitch closed, the queue going out
+  Conn* receiving_ = nullptr;  // the connection whose RECEIVE is running
   IrcMessage msg_;
   std::string line_;
   std::string nick_, token_;
   std::string host_, path_, url_copy_;
   int port_ = 443;
   bool tls_ = true;
-  std::unique_ptr<lws_context, LwsContextFree> context_;
+  LwsContextPtr context_;
   Conn conns_[2];
   Conn* active_ = nullptr;  // the connection that joins, pings and reports
   Timers timers_{};
@@ -267,63 +251,39 @@ int IrcClient::Run() {
     LogError("libwebsockets: cannot create the context");
     return kExitFailure;
   }
-  SetStopWakeup([](void* ctx) { lws_cancel_service(static_cast<lws_context*>(ctx)); },
-                context_.get());
-  AdoptStdout();
+  out_.Start(context_.get(), lws_get_vhost_by_name(context_.get(), "default"), kStdoutProtocol);
   ScheduleConnect(true);
-  while (!done_) {
-    if (StopRequested() && !draining_) {
-      LogDebug("stopped by signal %d", StopSignal());
-      StartDrain();
+  {
+    StopWakeup wakeup(context_.get());
+    while (!done_) {
+      if (StopRequested() && !draining_) {
+        LogDebug("stopped by signal %d", StopSignal());
+        StartDrain();
+      }
+      if (draining_ && out_.queue().empty()) break;
+      if (lws_service(context_.get(), 0) < 0) break;
     }
-    if (draining_ && out_.empty()) break;
-    if (lws_service(context_.get(), 0) < 0) break;
   }
-  SetStopWakeup(nullptr, nullptr);
   done_ = true;  // the callbacks that destroying the context runs change nothing now
-  for (lws_sorted_usec_list_t* s : {&timers_.connect, &timers_.join, &timers_.join_check,
-                                    &timers_.ping, &timers_.pong, &timers_.stdout_retry}) {
+  for (lws_sorted_usec_list_t* s :
+       {&timers_.connect, &timers_.join, &timers_.join_check, &timers_.ping, &timers_.pong}) {
     lws_sul_cancel(s);
   }
+  out_.Close();
   context_.reset();  // runs the CLOSED callback while |this| is alive
-  stdout_nonblocking_.reset();
-  if (!out_.empty()) LogDebug("standard output: %zu bytes not written", out_.bytes());
+  if (!out_.queue().empty()) {
+    LogDebug("standard output: %zu bytes not written", out_.queue().bytes());
+  }
   return status_;
-}
-
-// Stdout becomes non-blocking, and a duplicate of it joins the loop as a raw file whose only use
-// is the WRITEABLE callback: it is never read (rx flow off), so a regular file or a terminal as
-// stdout does not wake the loop. Records go to fd 1 itself (the same file description).
-void IrcClient::AdoptStdout() {
-  stdout_nonblocking_ = std::make_unique<NonBlockingFd>(1);
-  int fd = dup(1);
-  if (fd >= 0) {
-    lws_sock_file_fd_type u;
-    u.filefd = fd;
-    lws_vhost* vhost = lws_get_vhost_by_name(context_.get(), "default");
-    if (vhost) {
-      stdout_wsi_ =
-          lws_adopt_descriptor_vhost(vhost, LWS_ADOPT_RAW_FILE_DESC, u, kStdoutProtocol, nullptr);
-    }
-    if (!stdout_wsi_) close(fd);
-  }
-  if (stdout_wsi_) {
-    lws_rx_flow_control(stdout_wsi_, 0);
-  } else {
-    LogDebug("standard output: not in the event loop; a blocked write is retried every %d ms",
-             kStdoutRetryMs);
-  }
 }
 
 // Writes what stdout takes now; the rest waits for its WRITEABLE callback.
 void IrcClient::FlushStdout() {
   if (done_) return;
   std::string err;
-  switch (out_.FlushTo(1, &err)) {
+  switch (out_.Flush(&err)) {
     case OutputQueue::Flush::kDrained:
-      break;
-    case OutputQueue::Flush::kBlocked:
-      WaitForStdout();
+    case OutputQueue::Flush::kBlocked:  // FlushStdout() runs again once stdout takes more
       break;
     case OutputQueue::Flush::kClosed:
       LogDebug("standard output: %s", err.c_str());
@@ -337,41 +297,17 @@ void IrcClient::FlushStdout() {
   UpdateFlow();
 }
 
-// lws 4.1 clears a raw file's POLLOUT after its WRITEABLE callback has run, so a request made
-// inside that callback is lost: from there, the request is made by a timer due at once.
-void IrcClient::WaitForStdout() {
-  if (stdout_wsi_ && !in_stdout_writeable_) {
-    lws_callback_on_writable(stdout_wsi_);
-    return;
-  }
-  int delay_ms = stdout_wsi_ ? 0 : kStdoutRetryMs;
-  lws_sul_schedule(context_.get(), 0, &timers_.stdout_retry, &IrcClient::StdoutRetryCb,
-                   static_cast<lws_usec_t>(delay_ms) * LWS_US_PER_MS);
-}
-
-// lws closed our duplicate of stdout, which it does on POLLERR/POLLHUP: the reader has gone (exit
-// at once, as EPIPE would), or fd 1 is written without lws from now on.
-void IrcClient::OnStdoutHangup() {
-  if (done_) return;
-  struct pollfd p = {1, POLLOUT, 0};
-  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) {
-    LogDebug("standard output: the reader went away");
-    Stop(kExitOk);
-    return;
-  }
-  FlushStdout();
-}
-
 // Backpressure: over the bound Twitch is not read any more; from half of it, again.
 void IrcClient::UpdateFlow() {
-  if (!paused_ && out_.Full()) {
+  const OutputQueue& queued = out_.queue();
+  if (!paused_ && queued.Full()) {
     paused_ = true;
     LogInfo("standard output: %zu bytes wait for the reader (--max-buffer %zu): reading paused",
-            out_.bytes(), out_.max_bytes());
+            queued.bytes(), queued.max_bytes());
     SetReading(false);
-  } else if (paused_ && out_.Drained()) {
+  } else if (paused_ && queued.Drained()) {
     paused_ = false;
-    LogInfo("standard output: %zu bytes wait for the reader: reading resumed", out_.bytes());
+    LogInfo("standard output: %zu bytes wait for the reader: reading resumed", queued.bytes());
     SetReading(true);
   }
 }
@@ -413,8 +349,8 @@ void IrcClient::StartDrain() {
   for (Conn& c : conns_) {
     if (c.in_use) Close(&c);
   }
-  if (!out_.empty()) {
-    LogInfo("standard output: writing the %zu bytes left before exiting", out_.bytes());
+  if (!out_.queue().empty()) {
+    LogInfo("standard output: writing the %zu bytes left before exiting", out_.queue().bytes());
     FlushStdout();
   }
 }
@@ -803,13 +739,6 @@ void IrcClient::JoinCheckCb(lws_sorted_usec_list_t* sul) noexcept {
   });
 }
 
-void IrcClient::StdoutRetryCb(lws_sorted_usec_list_t* sul) noexcept {
-  Guarded("standard output", [sul] {
-    lws_container_of(sul, Timers, stdout_retry)->owner->FlushStdout();
-    return 0;
-  });
-}
-
 void IrcClient::PongCb(lws_sorted_usec_list_t* sul) noexcept {
   Guarded("pong", [sul] {
     lws_container_of(sul, Timers, pong)->owner->OnPongTimeout();
@@ -842,26 +771,19 @@ int IrcClient::Callback(lws* wsi, lws_callback_reasons reason, void*, void* in,
   });
 }
 
-// The raw file that stands for stdout: WRITEABLE flushes the queue. If lws closes it (the reader
-// hung up), writes go on to fd 1 directly, where EPIPE ends the command.
+// The raw file that stands for stdout (LoopStdout): WRITEABLE flushes the queue. If lws closes
+// it because the reader hung up, the command ends at once, as EPIPE would end it.
 int IrcClient::StdoutCallback(lws* wsi, lws_callback_reasons reason, void*, void*,
                               size_t) noexcept {
   return Guarded("standard output", [=] {
     auto* self = static_cast<IrcClient*>(lws_context_user(lws_get_context(wsi)));
-    if (!self || wsi != self->stdout_wsi_) return 0;
-    switch (reason) {
-      case LWS_CALLBACK_RAW_WRITEABLE_FILE:
-        self->in_stdout_writeable_ = true;
-        self->FlushStdout();
-        self->in_stdout_writeable_ = false;
-        return 0;
-      case LWS_CALLBACK_RAW_CLOSE_FILE:
-        self->stdout_wsi_ = nullptr;
-        self->OnStdoutHangup();
-        return 0;
-      default:
-        return 0;
+    if (!self || self->done_) return 0;
+    if (reason == LWS_CALLBACK_RAW_WRITEABLE_FILE) self->out_.OnWriteable();
+    if (reason == LWS_CALLBACK_RAW_CLOSE_FILE && self->out_.OnClosed(wsi)) {
+      LogDebug("standard output: the reader went away");
+      self->Stop(kExitOk);
     }
+    return 0;
   });
 }
 

@@ -1,7 +1,8 @@
-// libwebsockets loop plumbing shared by ws-serve and ws-cat (see loop.h).
+// libwebsockets loop plumbing shared by ws-serve, ws-cat and twitch-irc (see loop.h).
 #include "ws/loop.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,12 +40,6 @@ struct lws* AdoptStdin(struct lws_vhost* vhost, const char* protocol, std::strin
   return AdoptDuplicate(0, vhost, protocol, err);
 }
 
-struct lws* AdoptStdout(struct lws_vhost* vhost, const char* protocol, std::string* err) {
-  struct lws* wsi = AdoptDuplicate(1, vhost, protocol, err);
-  if (wsi) lws_rx_flow_control(wsi, 0);
-  return wsi;
-}
-
 namespace {
 void WakeLoop(void* context) { lws_cancel_service(static_cast<struct lws_context*>(context)); }
 }  // namespace
@@ -74,4 +69,72 @@ std::string ReadRestOfStdin() {
       return rest;
     }
   }
+}
+
+namespace {
+// When stdout is not in the loop: how often a blocked stdout is tried again.
+constexpr int kStdoutRetryMs = 5;
+}  // namespace
+
+LoopStdout::LoopStdout(size_t max_bytes, std::function<void()> on_writable)
+    : queue_(max_bytes), on_writable_(std::move(on_writable)) {
+  retry_.owner = this;
+}
+
+void LoopStdout::Start(struct lws_context* context, struct lws_vhost* vhost, const char* protocol) {
+  context_ = context;
+  nonblocking_ = std::make_unique<NonBlockingFd>(1);
+  std::string err;
+  wsi_ = AdoptDuplicate(1, vhost, protocol, &err);
+  if (wsi_) {
+    lws_rx_flow_control(wsi_, 0);
+  } else {
+    LogDebug("stdout: %s: a blocked write is retried every %d ms", err.c_str(), kStdoutRetryMs);
+  }
+}
+
+OutputQueue::Flush LoopStdout::Flush(std::string* err) {
+  OutputQueue::Flush f = queue_.FlushTo(1, err);
+  if (f == OutputQueue::Flush::kBlocked) WaitForWritable();
+  return f;
+}
+
+void LoopStdout::WaitForWritable() {
+  if (!context_) return;
+  if (wsi_ && !in_writeable_) {
+    lws_callback_on_writable(wsi_);
+    return;
+  }
+  int delay_ms = wsi_ ? 0 : kStdoutRetryMs;
+  lws_sul_schedule(context_, 0, &retry_.sul, &LoopStdout::Retry,
+                   static_cast<lws_usec_t>(delay_ms) * LWS_US_PER_MS);
+}
+
+void LoopStdout::Retry(lws_sorted_usec_list_t* sul) noexcept {
+  GuardCallback([sul] {
+    LoopTimer<LoopStdout>::OwnerOf(sul)->on_writable_();
+    return 0;
+  });
+}
+
+void LoopStdout::OnWriteable() {
+  in_writeable_ = true;
+  on_writable_();
+  in_writeable_ = false;
+}
+
+bool LoopStdout::OnClosed(struct lws* wsi) {
+  if (!wsi || wsi != wsi_) return false;
+  wsi_ = nullptr;
+  struct pollfd p = {1, POLLOUT, 0};
+  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) return true;
+  on_writable_();
+  return false;
+}
+
+void LoopStdout::Close() {
+  if (context_) lws_sul_cancel(&retry_.sul);
+  context_ = nullptr;
+  wsi_ = nullptr;
+  nonblocking_.reset();
 }

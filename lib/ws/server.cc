@@ -21,7 +21,6 @@
 
 #include <libwebsockets.h>
 #include <limits.h>
-#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -50,8 +49,6 @@ namespace {
 
 constexpr const char* kStdinProtocol = "servitor-stdin";
 constexpr const char* kStdoutProtocol = "servitor-stdout";
-// When stdout could not be adopted into the loop: how often a blocked stdout is tried again.
-constexpr int kStdoutRetryMs = 5;
 constexpr size_t kReadChunk = 64 * 1024;
 // One write to a client carries at most kBatchFrames frames and about BatchBytes() bytes. Small
 // batches keep the clients in step: a client whose socket has room must not run far ahead of one
@@ -90,7 +87,7 @@ class Server {
         broadcast_(opts.history, opts.max_queue, opts.max_queue_bytes, 0),
         reader_(opts.max_line),
         chunk_(kReadChunk),
-        relay_out_(opts.relay_buffer) {}
+        relay_out_(opts.relay_buffer, [this] { FlushStdout(); }) {}
 
   int Run();
 
@@ -103,7 +100,7 @@ class Server {
   void OnClosed(SessionData* sd);
   int OnStdinReadable(struct lws* wsi);
   void OnStdinClosed();
-  void OnStdoutWriteable();
+  void OnStdoutWriteable() { relay_out_.OnWriteable(); }
   void OnStdoutClosed(struct lws* wsi);
   void FlushStdout();
   void OnWake();
@@ -129,7 +126,6 @@ class Server {
   void StartDrain(const char* why);
   void MaybeFinish();
   void Finish();
-  void WaitForStdout();
   void StopRelaying();
   void UpdateRelayFlow();
 
@@ -142,12 +138,9 @@ class Server {
   struct lws_context* context_ = nullptr;
   struct lws* stdin_wsi_ = nullptr;
   LoopTimer<Server> drain_timer_{};
-  LoopTimer<Server> stdout_timer_{};
-  OutputQueue relay_out_;             // relayed lines waiting for stdout
-  struct lws* stdout_wsi_ = nullptr;  // our duplicate of fd 1 in the loop; null: retry by timer
-  bool in_stdout_writeable_ = false;  // inside its WRITEABLE callback
-  bool relay_paused_ = false;         // clients are not read: relay_out_ went over its bound
-  std::string pending_;               // a line taken from stdin that no client had room for yet
+  LoopStdout relay_out_;       // relayed lines waiting for stdout
+  bool relay_paused_ = false;  // clients are not read: relay_out_ went over its bound
+  std::string pending_;        // a line taken from stdin that no client had room for yet
   bool have_pending_ = false;
   bool stdin_paused_ = false;
   bool input_done_ = false;  // end of input reached or stop requested
@@ -227,13 +220,6 @@ void DrainTimeout(lws_sorted_usec_list_t* sul) noexcept {
   LoopTimer<Server>::OwnerOf(sul)->OnDrainTimeout();
 }
 
-void StdoutRetry(lws_sorted_usec_list_t* sul) noexcept {
-  GuardCallback([sul] {
-    LoopTimer<Server>::OwnerOf(sul)->FlushStdout();
-    return 0;
-  });
-}
-
 // Many clients need many descriptors: take the hard limit.
 void RaiseFileLimit() {
   struct rlimit rl;
@@ -253,10 +239,6 @@ int Server::Run() {
   RaiseFileLimit();
   LogRouteLibwebsockets();
   StdinFlagsRestorer restore_stdin;
-  // Made after restore_stdin and destroyed before it: when stdin and stdout are one file
-  // description (a terminal), each puts back the flags found before either changed them.
-  std::unique_ptr<NonBlockingFd> stdout_nonblocking;
-  if (opts_.relay) stdout_nonblocking = std::make_unique<NonBlockingFd>(1);
 
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
@@ -305,12 +287,9 @@ int Server::Run() {
     LogError("stdin: %s", err.c_str());
     return kExitFailure;
   }
-  if (opts_.relay && !(stdout_wsi_ = AdoptStdout(vhost, kStdoutProtocol, &err))) {
-    LogDebug("stdout: %s: a blocked write is retried every %d ms", err.c_str(), kStdoutRetryMs);
-  }
+  if (opts_.relay) relay_out_.Start(context_, vhost, kStdoutProtocol);
 
   drain_timer_.owner = this;
-  stdout_timer_.owner = this;
   {
     StopWakeup wakeup(context_);
     while (!done_) {
@@ -319,12 +298,14 @@ int Server::Run() {
     }
   }
   lws_sul_cancel(&drain_timer_.sul);
-  lws_sul_cancel(&stdout_timer_.sul);
-  stdout_wsi_ = nullptr;  // its CLOSE callback, run by destroying the context, changes nothing
-  context.reset();        // runs CLOSED for the clients left
-  if (!relay_out_.empty() && !relay_closed_) {
-    LogWarning("stdout: %zu relayed lines (%zu bytes) not written", relay_out_.records(),
-               relay_out_.bytes());
+  // Before restore_stdin goes: when stdin and stdout are one file description (a terminal),
+  // stdin's guard, made first, puts back the flags found before either changed them.
+  relay_out_.Close();
+  context.reset();  // runs CLOSED for the clients left
+  const OutputQueue& unwritten = relay_out_.queue();
+  if (!unwritten.empty() && !relay_closed_) {
+    LogWarning("stdout: %zu relayed lines (%zu bytes) not written", unwritten.records(),
+               unwritten.bytes());
   }
   context_ = nullptr;
   return status_;
@@ -546,7 +527,7 @@ void Server::OnReceive(Client* c, const void* in, size_t len) {
     return;
   }
   msg.push_back('\n');
-  relay_out_.Push(std::move(msg));
+  relay_out_.queue().Push(std::move(msg));
   FlushStdout();
 }
 
@@ -554,11 +535,9 @@ void Server::OnReceive(Client* c, const void* in, size_t len) {
 void Server::FlushStdout() {
   if (relay_closed_) return;
   std::string err;
-  switch (relay_out_.FlushTo(1, &err)) {
+  switch (relay_out_.Flush(&err)) {
     case OutputQueue::Flush::kDrained:
-      break;
-    case OutputQueue::Flush::kBlocked:
-      WaitForStdout();
+    case OutputQueue::Flush::kBlocked:  // FlushStdout() runs again once stdout takes more
       break;
     case OutputQueue::Flush::kClosed:
       LogInfo("stdout closed: no more relaying");
@@ -572,59 +551,34 @@ void Server::FlushStdout() {
       break;
   }
   UpdateRelayFlow();
-  if (relay_out_.empty()) MaybeFinish();
+  if (relay_out_.queue().empty()) MaybeFinish();
 }
 
-// lws 4.1 clears a raw file's POLLOUT after its WRITEABLE callback has run, so a request made
-// inside that callback is lost: from there, the request is made by a timer due at once.
-void Server::WaitForStdout() {
-  if (stdout_wsi_ && !in_stdout_writeable_) {
-    lws_callback_on_writable(stdout_wsi_);
-    return;
-  }
-  int delay_ms = stdout_wsi_ ? 0 : kStdoutRetryMs;
-  lws_sul_schedule(context_, 0, &stdout_timer_.sul, StdoutRetry,
-                   static_cast<lws_usec_t>(delay_ms) * LWS_US_PER_MS);
-}
-
-void Server::OnStdoutWriteable() {
-  in_stdout_writeable_ = true;
-  FlushStdout();
-  in_stdout_writeable_ = false;
-}
-
-// lws closed our duplicate of stdout, which it does on POLLERR/POLLHUP: the reader has gone (as
-// EPIPE would say), or fd 1 is written without lws from now on.
+// lws closed our duplicate of stdout: the reader has gone, or stdout goes on without it.
 void Server::OnStdoutClosed(struct lws* wsi) {
-  if (wsi != stdout_wsi_) return;
-  stdout_wsi_ = nullptr;
-  struct pollfd p = {1, POLLOUT, 0};
-  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) {
-    if (!relay_closed_) LogInfo("stdout closed: no more relaying");
-    StopRelaying();
-    return;
-  }
-  FlushStdout();
+  if (!relay_out_.OnClosed(wsi)) return;
+  if (!relay_closed_) LogInfo("stdout closed: no more relaying");
+  StopRelaying();
 }
 
 void Server::StopRelaying() {
   relay_closed_ = true;
-  relay_out_ = OutputQueue(opts_.relay_buffer);
-  lws_sul_cancel(&stdout_timer_.sul);
+  relay_out_.queue() = OutputQueue(opts_.relay_buffer);
   UpdateRelayFlow();
   MaybeFinish();
 }
 
 // Backpressure: over --relay-buffer no client is read; from half of it, again.
 void Server::UpdateRelayFlow() {
-  bool pause = relay_paused_ ? !(relay_closed_ || relay_out_.Drained()) : relay_out_.Full();
+  const OutputQueue& queued = relay_out_.queue();
+  bool pause = relay_paused_ ? !(relay_closed_ || queued.Drained()) : queued.Full();
   if (pause == relay_paused_) return;
   relay_paused_ = pause;
   if (pause) {
     LogInfo("stdout: %zu bytes wait for the reader (--relay-buffer %zu): clients not read",
-            relay_out_.bytes(), relay_out_.max_bytes());
+            queued.bytes(), queued.max_bytes());
   } else {
-    LogInfo("stdout: %zu bytes wait for the reader: clients read again", relay_out_.bytes());
+    LogInfo("stdout: %zu bytes wait for the reader: clients read again", queued.bytes());
   }
   for (Client* c : clients_) lws_rx_flow_control(c->wsi, pause ? 0 : 1);
 }
@@ -823,7 +777,7 @@ void Server::StartDrain(const char* why) {
 }
 
 void Server::MaybeFinish() {
-  if (draining_ && clients_.empty() && (relay_closed_ || relay_out_.empty())) Finish();
+  if (draining_ && clients_.empty() && (relay_closed_ || relay_out_.queue().empty())) Finish();
 }
 
 void Server::Finish() {
