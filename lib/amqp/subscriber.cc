@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstring>
 #include <string_view>
 #include <utility>
@@ -114,6 +115,7 @@ class Subscriber {
   const AmqpConnectOptions& conn_opts_;
   const SubscribeOptions& opts_;
   int out_fd_;
+  OutputQueue out_{SIZE_MAX};  // the line being written (reused: WriteRecord())
   AmqpUrl url_;
   std::vector<QueueArg> queue_args_;
   AmqpConnection conn_;
@@ -348,12 +350,11 @@ Subscriber::Step Subscriber::Deliver(const amqp_frame_t& frame) {
 // connection (and a redelivery of everything unacknowledged).
 WriteResult Subscriber::WriteRecord(std::string line, std::string* err) {
   line.push_back('\n');
-  OutputQueue out(line.size());
-  out.Push(std::move(line));
+  out_.Push(std::move(line));
   const int beat_ms = conn_.HeartbeatWakeMs();
   int64_t next_beat = MonotonicMs() + beat_ms;
   for (;;) {
-    switch (out.FlushTo(out_fd_, err)) {
+    switch (out_.FlushTo(out_fd_, err)) {
       case OutputQueue::Flush::kDrained:
         return WriteResult::kOk;
       case OutputQueue::Flush::kClosed:
