@@ -2,8 +2,11 @@
 #include "ws/address.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -118,6 +121,71 @@ bool IsLocalAddress(const std::string& host, std::string* err) {
   if (!ok) *err = host + ": " + strerror(errno);
   close(fd);
   return ok;
+}
+
+bool IsWildcardAddress(const std::string& host) {
+  struct in6_addr a6;
+  struct in_addr a4;
+  if (inet_pton(AF_INET, host.c_str(), &a4) == 1) return a4.s_addr == htonl(INADDR_ANY);
+  return inet_pton(AF_INET6, host.c_str(), &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6);
+}
+
+bool IsIpv4Address(const std::string& host) {
+  struct in_addr a4;
+  return inet_pton(AF_INET, host.c_str(), &a4) == 1;
+}
+
+bool ListeningAddress(int port, std::string* host, std::string* err) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) {
+    *err = std::string("/proc/self/fd: ") + strerror(errno);
+    return false;
+  }
+  int found = 0;
+  while (struct dirent* e = readdir(dir)) {
+    char* end = nullptr;
+    long fd = strtol(e->d_name, &end, 10);
+    if (*end != '\0' || end == e->d_name || fd == dirfd(dir)) continue;
+    struct stat st;
+    int listening = 0;
+    socklen_t optlen = sizeof listening;
+    if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode) ||
+        getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) != 0 ||
+        !listening) {
+      continue;
+    }
+    struct sockaddr_storage ss = {};
+    socklen_t len = sizeof ss;
+    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&ss), &len) != 0) continue;
+    char buf[INET6_ADDRSTRLEN] = "";
+    if (ss.ss_family == AF_INET) {
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+      if (ntohs(v4->sin_port) != port) continue;
+      inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof buf);
+    } else if (ss.ss_family == AF_INET6) {
+      auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      if (ntohs(v6->sin6_port) != port) continue;
+      if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+        inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], buf, sizeof buf);
+      } else {
+        inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof buf);
+      }
+    } else {
+      continue;
+    }
+    *host = buf;
+    found++;
+  }
+  closedir(dir);
+  if (found == 1) return true;
+  *err = found == 0 ? "no listening socket on port " + std::to_string(port)
+                    : std::to_string(found) + " listening sockets on port " + std::to_string(port);
+  return false;
+}
+
+std::string FormatHostPort(const std::string& host, int port) {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 bool ParseWsUrl(const std::string& text, WsUrl* url, std::string* err) {

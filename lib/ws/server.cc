@@ -107,6 +107,7 @@ class Server {
   void OnDrainTimeout();
 
  private:
+  bool CheckListeningSocket(int port) const;
   bool Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body,
                const char* allow = nullptr);
   size_t BatchBytes() const {
@@ -260,6 +261,11 @@ int Server::Run() {
   }
   info.port = opts_.port;
   info.iface = opts_.host.c_str();
+  // libwebsockets 4.1 reads an IPv4 address given as iface into an IPv6 socket address at the
+  // wrong offset and binds the IPv6 wildcard, which takes every address of the machine: an IPv4
+  // address gets an IPv4-only vhost. "::" is made dual-stack whatever net.ipv6.bindv6only says.
+  if (IsIpv4Address(opts_.host)) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+  if (!IsIpv4Address(opts_.host)) info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY;
   info.protocols = kProtocols;
   info.vhost_name = "default";
   if (!opts_.tls_cert.empty()) {
@@ -280,8 +286,7 @@ int Server::Run() {
     LogError("listen %s:%d: cannot listen there", opts_.host.c_str(), opts_.port);
     return kExitFailure;
   }
-  bool v6 = opts_.host.find(':') != std::string::npos;
-  LogInfo("listening on %s%s%s:%d", v6 ? "[" : "", opts_.host.c_str(), v6 ? "]" : "", port);
+  if (!CheckListeningSocket(port)) return kExitFailure;
 
   if (!(stdin_wsi_ = AdoptStdin(vhost, kStdinProtocol, &err))) {
     LogError("stdin: %s", err.c_str());
@@ -309,6 +314,36 @@ int Server::Run() {
   }
   context_ = nullptr;
   return status_;
+}
+
+// What the kernel bound is what counts: a specific address asked for and a wildcard bound is
+// refused, so that the events never answer on an address nobody asked for. Logs where ws-serve
+// listens, and what a wildcard exposes.
+bool Server::CheckListeningSocket(int port) const {
+  std::string bound, err;
+  if (!ListeningAddress(port, &bound, &err)) {
+    LogError("listen %s: cannot check the listening socket: %s",
+             FormatHostPort(opts_.host, opts_.port).c_str(), err.c_str());
+    return false;
+  }
+  if (bound != opts_.host) {
+    LogError("listen %s: bound to %s instead: refusing to serve there",
+             FormatHostPort(opts_.host, opts_.port).c_str(), FormatHostPort(bound, port).c_str());
+    return false;
+  }
+  if (!IsWildcardAddress(bound)) {
+    LogInfo("listening on %s", FormatHostPort(bound, port).c_str());
+    return true;
+  }
+  LogInfo("listening on %s (every %s address of this machine)", FormatHostPort(bound, port).c_str(),
+          IsIpv4Address(bound) ? "IPv4" : "IPv4 and IPv6");
+  if (opts_.token.empty()) {
+    LogWarning(
+        "no token: whoever reaches this machine on port %d can read the events%s "
+        "(set WS_SERVE_TOKEN or --token-file)",
+        port, opts_.relay ? " and write to standard output" : "");
+  }
+  return true;
 }
 
 bool Server::Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body,
