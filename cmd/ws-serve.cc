@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-line", s.max_line, "Longer input lines are skipped")
       ->type_name("BYTES")
       ->check(CLI::PositiveNumber);
-  app.add_flag("--json", s.json, "Also skip input lines that are not JSON");
+  app.add_flag("--json", s.json, "Also skip input lines and relayed messages that are not JSON");
   app.add_option("--drain-timeout", s.drain_timeout,
                  "At the end, wait this long for clients to receive what is queued")
       ->type_name("SECONDS")
@@ -99,8 +99,13 @@ int main(int argc, char** argv) {
       ->type_name("TOKEN");
   app.add_option("--token-file", o.token_file, "Read the token from the first line of FILE")
       ->type_name("FILE");
-  app.add_option("--origin", s.origins, "Allow browsers from ORIGIN only (repeatable)")
+  app.add_option("--origin", s.origins,
+                 "Also allow browsers from ORIGIN, beside the page's own ('*': any; repeatable)")
       ->type_name("ORIGIN");
+  app.add_option("--max-clients", s.max_clients,
+                 "Refuse WebSocket clients (503) beyond N (default: as descriptors allow)")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
   app.add_option("--tls-cert", s.tls_cert, "Serve wss:// with this certificate (PEM)")
       ->type_name("FILE")
       ->check(CLI::ExistingFile);

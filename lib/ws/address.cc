@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -181,6 +182,33 @@ bool ListeningAddress(int port, std::string* host, std::string* err) {
   *err = found == 0 ? "no listening socket on port " + std::to_string(port)
                     : std::to_string(found) + " listening sockets on port " + std::to_string(port);
   return false;
+}
+
+namespace {
+
+// "host[:port]" in lower case with the port made explicit; empty when it is not one.
+std::string CanonicalHostPort(const std::string& hp, int default_port) {
+  std::string host, port_text;
+  int port = default_port;
+  if (hp.find_first_of("/@?#\\ ") != std::string::npos || !SplitHostPort(hp, &host, &port_text)) {
+    return "";
+  }
+  if (!port_text.empty() && (!ParsePort(port_text, &port) || port == 0)) return "";
+  for (char& c : host) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  return FormatHostPort(host, port);
+}
+
+}  // namespace
+
+bool IsSameOrigin(const std::string& origin, const std::string& host_header, bool tls) {
+  const std::string scheme = tls ? "https://" : "http://";
+  if (origin.size() <= scheme.size() || origin.compare(0, scheme.size(), scheme) != 0) {
+    return false;
+  }
+  int default_port = tls ? 443 : 80;
+  std::string a = CanonicalHostPort(origin.substr(scheme.size()), default_port);
+  std::string b = CanonicalHostPort(host_header, default_port);
+  return !a.empty() && a == b;
 }
 
 std::string FormatHostPort(const std::string& host, int port) {

@@ -30,6 +30,12 @@ bool IsIpv4Address(const std::string& host);
 /// asked. Returns false with |err| when there is none or when there are several.
 bool ListeningAddress(int port, std::string* host, std::string* err);
 
+/// True when |origin| (a browser's Origin header, "scheme://host[:port]") names the server that
+/// the request's |host_header| (Host: "host[:port]") reached: same scheme (https when |tls|,
+/// else http), host (case-insensitive) and port (80 and 443 when left out). "null", a path, user
+/// information or an empty Host are never the same origin.
+bool IsSameOrigin(const std::string& origin, const std::string& host_header, bool tls);
+
 /// "HOST:PORT", with IPv6 addresses in brackets.
 std::string FormatHostPort(const std::string& host, int port);
 

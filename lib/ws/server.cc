@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -36,6 +38,7 @@
 #include "core/line_reader.h"
 #include "core/log.h"
 #include "core/output_queue.h"
+#include "core/secret.h"
 #include "core/signals.h"
 #include "core/utf8.h"
 #include "version.h"
@@ -61,6 +64,46 @@ constexpr size_t kBatchBudget = 8u << 20;
 constexpr size_t kBatchMinBytes = 4 * 1024;
 constexpr size_t kBatchMaxBytes = 16 * 1024;
 constexpr int kSocketSendBuffer = 256 * 1024;
+
+// A descriptor number at or above the soft limit minus kFdReserve is closed as soon as it is
+// accepted: accept(2) must never fail for want of a descriptor, since libwebsockets 4.1 then
+// retries the pending connection at once, for ever (a spinning loop and a flood of log lines).
+// --max-clients must leave kFdHeadroom descriptors for HTTP requests, files being served and
+// stdio.
+constexpr int kFdReserve = 16;
+constexpr size_t kFdHeadroom = 64;
+constexpr size_t kMaxOrigin = 512;
+
+// A warning that a flood would repeat (refused clients): the first of each second is logged; the
+// others are counted and their number given with the next one logged.
+class ThrottledWarning {
+ public:
+  void Warn(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
+    lws_usec_t now = lws_now_usecs();
+    if (logged_ && now - last_ < LWS_US_PER_SEC) {
+      suppressed_++;
+      return;
+    }
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (suppressed_) {
+      LogWarning("%s (and %llu more in the last second)", text, suppressed_);
+    } else {
+      LogWarning("%s", text);
+    }
+    logged_ = true;
+    last_ = now;
+    suppressed_ = 0;
+  }
+
+ private:
+  bool logged_ = false;
+  lws_usec_t last_ = 0;
+  unsigned long long suppressed_ = 0;
+};
 
 // One WebSocket client. Allocated by us in ESTABLISHED, freed in CLOSED; lws's per-session
 // memory only holds a pointer to it.
@@ -94,6 +137,7 @@ class Server {
   // Callbacks, all called from the lws loop.
   int OnHttp(struct lws* wsi, const char* uri);
   int OnConfirmUpgrade(struct lws* wsi);
+  int OnNetworkConnection(int fd);
   void OnEstablished(struct lws* wsi, SessionData* sd);
   int OnWriteable(Client* c);
   void OnReceive(Client* c, const void* in, size_t len);
@@ -130,7 +174,7 @@ class Server {
   void StopRelaying();
   void UpdateRelayFlow();
 
-  const ServeOptions& opts_;
+  ServeOptions opts_;  // a copy: Run() settles max_clients
   Broadcast broadcast_;
   LineReader reader_;
   std::vector<char> chunk_;
@@ -151,8 +195,11 @@ class Server {
   bool eof_reported_ = false;
   int status_ = kExitOk;
   unsigned long long next_id_ = 1;
+  int fd_limit_ = 0;  // descriptors at or above it are closed when accepted
+  ThrottledWarning refusals_;
   // Counters for /healthz.
   unsigned long long lines_in_ = 0, frames_sent_ = 0, dropped_ = 0, skipped_ = 0, slow_ = 0;
+  unsigned long long refused_ = 0;
 };
 
 Server* ServerOf(struct lws* wsi) {
@@ -169,6 +216,8 @@ int CallbackServitor(struct lws* wsi, enum lws_callback_reasons reason, void* us
         return s->OnHttp(wsi, static_cast<const char*>(in));
       case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return s->OnConfirmUpgrade(wsi);
+      case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return s->OnNetworkConnection(static_cast<int>(reinterpret_cast<intptr_t>(in)));
       case LWS_CALLBACK_ESTABLISHED:
         s->OnEstablished(wsi, sd);
         return 0;
@@ -221,13 +270,16 @@ void DrainTimeout(lws_sorted_usec_list_t* sul) noexcept {
   LoopTimer<Server>::OwnerOf(sul)->OnDrainTimeout();
 }
 
-// Many clients need many descriptors: take the hard limit.
-void RaiseFileLimit() {
+// Many clients need many descriptors: take the hard limit. Returns the limit in force.
+int RaiseFileLimit() {
   struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    struct rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
   }
+  return rl.rlim_cur > INT_MAX ? INT_MAX : static_cast<int>(rl.rlim_cur);
 }
 
 // A HEAD request gets the status and headers that GET would get, Content-Length included, and
@@ -237,7 +289,18 @@ bool IsHead(struct lws* wsi) { return lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_U
 }  // namespace
 
 int Server::Run() {
-  RaiseFileLimit();
+  fd_limit_ = RaiseFileLimit() - kFdReserve;
+  size_t most = fd_limit_ > static_cast<int>(2 * kFdHeadroom)
+                    ? static_cast<size_t>(fd_limit_) - kFdHeadroom
+                    : static_cast<size_t>(fd_limit_ > 2 ? fd_limit_ / 2 : 1);
+  if (opts_.max_clients == 0) {
+    opts_.max_clients = most;
+  } else if (opts_.max_clients > most) {
+    LogWarning("--max-clients %zu: the descriptor limit (%d) leaves room for %zu: using %zu",
+               opts_.max_clients, fd_limit_ + kFdReserve, most, most);
+    opts_.max_clients = most;
+  }
+  LogDebug("at most %zu clients", opts_.max_clients);
   LogRouteLibwebsockets();
   StdinFlagsRestorer restore_stdin;
 
@@ -376,9 +439,9 @@ std::string Server::HealthJson() const {
   snprintf(buf, sizeof buf,
            "{\"status\":\"ok\",\"clients\":%zu,\"lines_in\":%llu,\"frames_sent\":%llu,"
            "\"dropped\":%llu,\"skipped\":%llu,\"slow_disconnects\":%llu,\"buffered\":%zu,"
-           "\"input_done\":%s}\n",
+           "\"refused\":%llu,\"input_done\":%s}\n",
            clients_.size(), lines_in_, frames_sent_, dropped_, skipped_, slow_, broadcast_.size(),
-           input_done_ ? "true" : "false");
+           refused_, input_done_ ? "true" : "false");
   return buf;
 }
 
@@ -426,13 +489,6 @@ int Server::OnHttp(struct lws* wsi, const char* uri) {
   return 0;
 }
 
-bool SecretEquals(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); i++) diff |= a[i] ^ b[i];
-  return diff == 0;
-}
-
 bool Server::TokenPresented(struct lws* wsi) const {
   char buf[1024];
   const char* v = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf);
@@ -446,15 +502,31 @@ bool Server::TokenPresented(struct lws* wsi) const {
   return false;
 }
 
+// Browsers send Origin and let any page open a WebSocket to any address, loopback included; so
+// a browser is served only from the page's own origin (the overlay that ws-serve serves) or one
+// that --origin allows. No Origin at all: not a browser (OBS's browser source sends its page's
+// origin; ws-cat and scripts send none). An Origin too long to read is refused, not ignored.
 bool Server::OriginAllowed(struct lws* wsi) const {
-  if (opts_.origins.empty()) return true;
-  char buf[512];
-  int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_ORIGIN);
-  if (n <= 0) return true;  // not a browser: Origin protects browsers, others can forge it
-  for (const auto& o : opts_.origins) {
-    if (o == buf) return true;
+  int total = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+  if (total <= 0) return true;
+  char origin[kMaxOrigin];
+  if (total >= static_cast<int>(sizeof origin) ||
+      lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) != total) {
+    return false;
   }
-  return false;
+  for (const auto& o : opts_.origins) {
+    if (o == "*" || o == origin) return true;
+  }
+  char host[kMaxOrigin];
+  int n = lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+  return n > 0 && IsSameOrigin(origin, host, !opts_.tls_cert.empty());
+}
+
+int Server::OnNetworkConnection(int fd) {
+  if (fd < fd_limit_) return 0;
+  refused_++;
+  refusals_.Warn("connection refused: %d descriptors in use, the limit is near", fd);
+  return 1;
 }
 
 int Server::OnConfirmUpgrade(struct lws* wsi) {
@@ -464,13 +536,16 @@ int Server::OnConfirmUpgrade(struct lws* wsi) {
   const char* why = nullptr;
   if (draining_) {
     status = 503, why = "shutting down";
+  } else if (clients_.size() >= opts_.max_clients) {
+    status = 503, why = "too many clients";
   } else if (!OriginAllowed(wsi)) {
     status = 403, why = "origin not allowed";
   } else if (!opts_.token.empty() && !TokenPresented(wsi)) {
     status = 401, why = "missing or wrong token";
   }
   if (!status) return 0;
-  LogWarning("client %s: refused: %s", peer, why);
+  refused_++;
+  refusals_.Warn("client %s: refused: %s", peer, why);
   if (!Respond(wsi, status, "text/plain; charset=utf-8", std::string(why) + "\n")) return -1;
   return 1;
 }
@@ -559,6 +634,15 @@ void Server::OnReceive(Client* c, const void* in, size_t len) {
   }
   if (msg.find_first_of("\r\n") != std::string::npos) {
     LogWarning("client %llu: message with a line break not relayed", c->id);
+    return;
+  }
+  if (HasControlCharacter(msg)) {
+    LogWarning("client %llu: message with a control character not relayed", c->id);
+    return;
+  }
+  std::string err;
+  if (opts_.json && !JsonParse(msg, &err)) {
+    LogWarning("client %llu: message not JSON (%s): not relayed", c->id, err.c_str());
     return;
   }
   msg.push_back('\n');

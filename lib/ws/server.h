@@ -27,7 +27,8 @@ struct ServeOptions {
   bool keep_open = false;
   std::string root;                  ///< real path of the static root; empty: no files
   std::string token;                 ///< required from WebSocket clients when not empty
-  std::vector<std::string> origins;  ///< allowed Origin values; empty: any
+  size_t max_clients = 0;            ///< 0: as many as the descriptor limit leaves room for
+  std::vector<std::string> origins;  ///< Origin values allowed beside the page's own; "*": any
   std::string tls_cert;
   std::string tls_key;
   bool relay = false;
@@ -41,6 +42,3 @@ int RunServer(const ServeOptions& opts);
 /// The default static root: <dir of the executable>/../share/twitch-servitor/overlay when it
 /// exists, else the source tree's overlay/ directory. Empty when neither exists.
 std::string DefaultOverlayRoot();
-
-/// Compares two secrets in time that depends only on their lengths.
-bool SecretEquals(const std::string& a, const std::string& b);

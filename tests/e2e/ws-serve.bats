@@ -3,6 +3,8 @@
 # as an independent implementation. ws-serve reads a FIFO that the test writes through fd 7.
 
 load helpers
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -547,4 +549,142 @@ PY
   ! (( 8#$(flags $$ 8) & 04000 ))
   exec 8>&-
   wait "$READER"
+}
+
+# ---- what a web page, a local client and a flood can send ------------------------------------
+
+# upgrade [HEADER...]: the status ws-serve answers a WebSocket handshake with these headers.
+upgrade() {
+  local args=() h
+  for h in "$@"; do args+=(-H "$h"); done
+  curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H 'Connection: Upgrade' \
+    -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "${args[@]}" "http://127.0.0.1:$PORT/"
+}
+
+@test "ws-serve: a browser from another origin is refused; its own origin and non-browsers are not" {
+  start_serve
+  run upgrade 'Origin: http://evil.example'
+  assert_output 403
+  run upgrade "Origin: http://127.0.0.1:$((PORT + 1))"
+  assert_output 403
+  run upgrade "Origin: https://127.0.0.1:$PORT"
+  assert_output 403
+  run upgrade 'Origin: null'
+  assert_output 403
+  run upgrade "Origin: http://127.0.0.1:$PORT"
+  assert_output 101
+  run upgrade
+  assert_output 101
+  run grep -c 'refused: origin not allowed' "$T/serve.log"
+  assert_success
+  run curl -s "http://127.0.0.1:$PORT/healthz"
+  assert_output --partial '"refused":4,'
+}
+
+@test "ws-serve: --origin widens the page's own origin; '*' allows any" {
+  start_serve --origin http://good.example
+  run upgrade 'Origin: http://good.example'
+  assert_output 101
+  run upgrade "Origin: http://127.0.0.1:$PORT"
+  assert_output 101
+  run upgrade 'Origin: http://evil.example'
+  assert_output 403
+  kill "$SERVE_PID"
+  exec 7>&-
+  rm "$T/in"
+  start_serve --origin '*'
+  run upgrade 'Origin: http://evil.example'
+  assert_output 101
+}
+
+@test "ws-serve: an Origin too long to read is refused, not taken for no Origin" {
+  start_serve --origin http://good.example
+  local long
+  long="http://good.example$(printf 'x%.0s' {1..600})"
+  run upgrade "Origin: $long"
+  assert_output 403
+  run upgrade 'Origin: http://good.example'
+  assert_output 101
+}
+
+@test "ws-serve: --relay refuses control characters; with --json, messages that are not JSON" {
+  start_serve --relay --json --keep-open
+  printf '%s\n' '{"v":1,"type":"raid","id":"a"}' 'not json' $'{"v":1,"id":"b","message":"\e]0;pwned\a"}' \
+    $'{"v":1,"id":"c",\t"type":"cheer"}' '{"v":1,"id":"d"}' |
+    timeout 10 "$BIN/ws-cat" --send "ws://127.0.0.1:$PORT/" >/dev/null 2>"$T/cat.err"
+  wait_for_line "$T/serve.out" '"id":"d"'
+  run cut -c1-40 "$T/serve.out"
+  assert_output $'{"v":1,"type":"raid","id":"a"}\n{"v":1,"id":"c",\t"type":"cheer"}\n{"v":1,"id":"d"}'
+  run grep -c 'message not JSON' "$T/serve.log"
+  assert_output 1
+  run grep -c 'message with a control character not relayed' "$T/serve.log"
+  assert_output 1
+}
+
+@test "ws-serve: --relay without --json still refuses ESC and NUL but relays text" {
+  start_serve --relay --keep-open
+  printf '%s\n' 'plain text' $'\e[2Jclear' $'nul\x01' 'last' |
+    timeout 10 "$BIN/ws-cat" --send "ws://127.0.0.1:$PORT/" >/dev/null 2>"$T/cat.err"
+  wait_for_line "$T/serve.out" '^last$'
+  run cat "$T/serve.out"
+  assert_output $'plain text\nlast'
+  run grep -c 'control character not relayed' "$T/serve.log"
+  assert_output 2
+}
+
+@test "ws-serve: --max-clients refuses clients beyond it with 503, and takes them again later" {
+  start_serve --max-clients 2
+  timeout 20 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/" >/dev/null 2>&1 &
+  local c1=$!
+  timeout 20 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/" >/dev/null 2>&1 &
+  wait_for_line "$T/serve.log" '2 clients'
+  run upgrade
+  assert_output 503
+  run grep -c 'refused: too many clients' "$T/serve.log"
+  assert_output 1
+  run curl -s "http://127.0.0.1:$PORT/healthz"
+  assert_output --partial '"refused":1'
+  kill "$c1"
+  wait_for_line "$T/serve.log" 'disconnected; 1 clients'
+  run upgrade
+  assert_output 101
+}
+
+@test "ws-serve: at the descriptor limit, connections are closed at once; no spin, no log flood" {
+  mkfifo "$T/in"
+  prlimit --nofile=64:64 "$BIN/ws-serve" --listen 127.0.0.1:0 <"$T/in" >/dev/null \
+    2>"$T/serve.log" 3>&- &
+  SERVE_PID=$!
+  exec 7>"$T/in"
+  PORT=$(listen_port "$T/serve.log")
+  # 200 connections held open for 3 seconds, far past the limit.
+  "$PY" -c '
+import socket, sys, time
+held = []
+for i in range(200):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect(("127.0.0.1", int(sys.argv[1])))
+        held.append(s)
+    except OSError:
+        pass
+time.sleep(3)
+' "$PORT"
+  # Once the connections are gone, their descriptors are free again.
+  local n=100
+  until curl -s --max-time 2 "http://127.0.0.1:$PORT/healthz" >/dev/null || ((--n == 0)); do
+    sleep 0.1
+  done
+  run curl -s --max-time 5 "http://127.0.0.1:$PORT/healthz"
+  assert_success
+  assert_output --partial '"status":"ok"'
+  refute_output --partial '"refused":0,'
+  run bash -c "wc -l < '$T/serve.log'"
+  assert [ "$output" -lt 20 ]
+  run grep -c 'accept' "$T/serve.log"
+  assert_output 0
+  run grep -c 'connection refused: .* descriptors in use' "$T/serve.log"
+  assert_success
 }

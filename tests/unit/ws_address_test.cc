@@ -81,10 +81,22 @@ TEST(WsAddress, Headers) {
   EXPECT_FALSE(ParseHeader(": x", &name, &value, &err));
 }
 
-TEST(WsAddress, SecretEquals) {
-  EXPECT_TRUE(SecretEquals("abc", "abc"));
-  EXPECT_FALSE(SecretEquals("abc", "abd"));
-  EXPECT_FALSE(SecretEquals("abc", "ab"));
+TEST(WsOrigin, SameOriginComparesSchemeHostAndPort) {
+  EXPECT_TRUE(IsSameOrigin("http://127.0.0.1:8080", "127.0.0.1:8080", false));
+  EXPECT_TRUE(IsSameOrigin("http://LocalHost:8080", "localhost:8080", false));
+  EXPECT_TRUE(IsSameOrigin("http://example.com", "example.com", false));
+  EXPECT_TRUE(IsSameOrigin("http://example.com:80", "example.com", false));
+  EXPECT_TRUE(IsSameOrigin("https://example.com", "example.com:443", true));
+  EXPECT_TRUE(IsSameOrigin("http://[::1]:8080", "[::1]:8080", false));
+  EXPECT_FALSE(IsSameOrigin("https://127.0.0.1:8080", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("http://127.0.0.1:8080", "127.0.0.1:8080", true));
+  EXPECT_FALSE(IsSameOrigin("http://127.0.0.1:8081", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("http://evil.example", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("http://127.0.0.1:8080.evil.example", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("null", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("http://127.0.0.1:8080/", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("http://u@127.0.0.1:8080", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("http://127.0.0.1:8080", "", false));
 }
 
 TEST(WildcardAddress, OnlyTheUnspecifiedAddresses) {
