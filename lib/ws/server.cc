@@ -136,7 +136,7 @@ class Server {
 
   // Callbacks, all called from the lws loop.
   int OnHttp(struct lws* wsi, const char* uri);
-  int OnConfirmUpgrade(struct lws* wsi);
+  int OnConfirmUpgrade(struct lws* wsi, const char* protocol);
   int OnNetworkConnection(int fd);
   void OnEstablished(struct lws* wsi, SessionData* sd);
   int OnWriteable(Client* c);
@@ -215,7 +215,7 @@ int CallbackServitor(struct lws* wsi, enum lws_callback_reasons reason, void* us
       case LWS_CALLBACK_HTTP:
         return s->OnHttp(wsi, static_cast<const char*>(in));
       case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return s->OnConfirmUpgrade(wsi);
+        return s->OnConfirmUpgrade(wsi, static_cast<const char*>(in));
       case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return s->OnNetworkConnection(static_cast<int>(reinterpret_cast<intptr_t>(in)));
       case LWS_CALLBACK_ESTABLISHED:
@@ -529,12 +529,16 @@ int Server::OnNetworkConnection(int fd) {
   return 1;
 }
 
-int Server::OnConfirmUpgrade(struct lws* wsi) {
+// Every upgrade passes here: a WebSocket when the checks allow it, never HTTP/2 (h2c), which
+// libwebsockets 4.1 would otherwise switch to, and over which a WebSocket (RFC 8441) would not.
+int Server::OnConfirmUpgrade(struct lws* wsi, const char* protocol) {
   char peer[64] = "";
   lws_get_peer_simple(wsi, peer, sizeof peer);
   unsigned status = 0;
   const char* why = nullptr;
-  if (draining_) {
+  if (!protocol || strcasecmp(protocol, "websocket") != 0) {
+    status = 400, why = "upgrade to anything but a WebSocket refused (HTTP/1.1 only)";
+  } else if (draining_) {
     status = 503, why = "shutting down";
   } else if (clients_.size() >= opts_.max_clients) {
     status = 503, why = "too many clients";
@@ -613,8 +617,11 @@ void Server::OnReceive(Client* c, const void* in, size_t len) {
   if (!opts_.relay || relay_closed_) return;
   if (!c->rx_too_long) {
     if (c->rx.size() + len > opts_.max_line) {
+      // Said at once, not at the message's end, which may never come.
+      LogWarning("client %llu: message longer than %zu bytes not relayed", c->id, opts_.max_line);
       c->rx_too_long = true;
       c->rx.clear();
+      c->rx.shrink_to_fit();
     } else {
       c->rx.append(static_cast<const char*>(in), len);
     }
@@ -628,10 +635,7 @@ void Server::OnReceive(Client* c, const void* in, size_t len) {
     LogWarning("client %llu: binary message not relayed", c->id);
     return;
   }
-  if (too_long) {
-    LogWarning("client %llu: message longer than %zu bytes not relayed", c->id, opts_.max_line);
-    return;
-  }
+  if (too_long) return;
   if (msg.find_first_of("\r\n") != std::string::npos) {
     LogWarning("client %llu: message with a line break not relayed", c->id);
     return;

@@ -688,3 +688,96 @@ time.sleep(3)
   run grep -c 'connection refused: .* descriptors in use' "$T/serve.log"
   assert_success
 }
+
+# ---- what held up under review, kept so -------------------------------------------------------
+
+# rss: ws-serve's resident memory in KiB.
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVE_PID/status"; }
+
+@test "ws-serve: a 2.4 GB frame, an endless fragmented message and a ping flood: memory flat, others served" {
+  start_serve --relay --keep-open
+  local before attack
+  before=$(rss)
+  for attack in bigframe fragments pings; do
+    run timeout 60 "$PY" "$FAKES/ws_hostile.py" "ws://127.0.0.1:$PORT/" "$attack" --mb 48
+    assert_success
+  done
+  # 144 MiB sent in all; what ws-serve holds grew by less than 16 MiB.
+  assert [ $(( $(rss) - before )) -lt 16384 ]
+  cat_client ok --count 1 "ws://127.0.0.1:$PORT/"
+  wait_health '.clients >= 1'
+  echo still-serving >&7
+  wait "${PIDS[0]}"
+  run cat "$T/ok.out"
+  assert_output still-serving
+  run grep -c 'longer than 65536 bytes not relayed' "$T/serve.log"
+  assert_output 1
+  run cat "$T/serve.out"
+  assert_output ""
+}
+
+@test "ws-serve: an oversized request header is dropped; HTTP/2, prior knowledge or h2c, is not spoken" {
+  start_serve
+  run timeout 20 "$PY" "$FAKES/ws_hostile.py" "ws://127.0.0.1:$PORT/" bigheader
+  assert_success
+  assert_output --regexp '^(closed after|answer: HTTP/1\.[01] 4[0-9][0-9])'
+  run timeout 20 "$PY" "$FAKES/ws_hostile.py" "ws://127.0.0.1:$PORT/" h2
+  assert_output --regexp '^(closed after|answer: HTTP/1\.[01] 4[0-9][0-9])'
+  run curl -s -i --http2 --max-time 5 "http://127.0.0.1:$PORT/healthz"
+  assert_success
+  assert_line --regexp '^HTTP/1\.[01] 400'
+  assert_output --partial 'upgrade to anything but a WebSocket refused'
+  refute_output --partial '101 Switching'
+  run curl -s --max-time 5 "http://127.0.0.1:$PORT/healthz"
+  assert_output --partial '"status":"ok"'
+}
+
+@test "ws-serve: a client that sends nothing is closed after about 10 s" {
+  start_serve
+  run timeout 40 "$PY" "$FAKES/ws_hostile.py" "ws://127.0.0.1:$PORT/" silent --wait 25
+  assert_success
+  assert_output --regexp '^closed after (9|1[0-9])\.'
+}
+
+@test "ws-serve: a FIFO or a dotfile under --root is not served (and does not hang the server)" {
+  mkdir "$T/site"
+  mkfifo "$T/site/pipe"
+  echo secret >"$T/site/.env"
+  echo page >"$T/site/index.html"
+  start_serve --root "$T/site"
+  local path
+  for path in /pipe /.env; do
+    run curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT$path"
+    assert_output --regexp '^40[34]$'
+  done
+  run curl -s --max-time 5 "http://127.0.0.1:$PORT/"
+  assert_output page
+}
+
+@test "ws-serve: the token is in no -v log line, no /healthz and no 401 or 403 text" {
+  export WS_SERVE_TOKEN=Tok3n-never-shown
+  start_serve -v --origin http://good.example
+  unset WS_SERVE_TOKEN
+  run curl -s --max-time 5 "http://127.0.0.1:$PORT/healthz?token=Tok3n-never-shown"
+  refute_output --partial Tok3n
+  run curl -s --max-time 5 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+    -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+    "http://127.0.0.1:$PORT/?token=guess-Tok3n"
+  assert_output --partial 'missing or wrong token'
+  refute_output --partial Tok3n
+  run curl -s --max-time 5 -H 'Origin: http://evil.example' -H 'Connection: Upgrade' \
+    -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+    "http://127.0.0.1:$PORT/?token=Tok3n-never-shown"
+  assert_output --partial 'origin not allowed'
+  refute_output --partial Tok3n
+  cat_client good --count 1 "ws://127.0.0.1:$PORT/?token=Tok3n-never-shown"
+  wait_health '.clients == 1'
+  echo hello >&7
+  wait "${PIDS[0]}"
+  run grep -c 'debug: ' "$T/serve.log"
+  refute_output 0
+  run cat "$T/serve.log" "$T/good.err" "$T/good.out"
+  assert_line --partial 'hello'
+  refute_output --partial Tok3n
+}
