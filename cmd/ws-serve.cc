@@ -52,7 +52,10 @@ int Run(Options& o) {
     }
   } else {
     o.serve.root = DefaultOverlayRoot();
-    if (o.serve.root.empty()) LogDebug("no overlay directory found: serving no files");
+    if (o.serve.root.empty()) {
+      LogWarning("no overlay beside the executable (../share/twitch-servitor/overlay): serving "
+                 "no files (--root DIR serves a directory)");
+    }
   }
   if (o.serve.token.empty() && !ReadSecret(o.token_file, "WS_SERVE_TOKEN", &o.serve.token, &err)) {
     LogError("--token-file %s", err.c_str());

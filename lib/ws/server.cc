@@ -916,13 +916,11 @@ int RunServer(const ServeOptions& opts) {
 std::string DefaultOverlayRoot() {
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return "";
+  exe[n] = '\0';
+  std::string dir(exe);
+  dir.erase(dir.rfind('/'));
   std::string real;
-  if (n > 0) {
-    exe[n] = '\0';
-    std::string dir(exe);
-    dir.erase(dir.rfind('/'));
-    if (RealDirectory(dir + "/../share/twitch-servitor/overlay", &real)) return real;
-  }
-  if (RealDirectory(SERVITOR_SOURCE_DIR "/overlay", &real)) return real;
+  if (RealDirectory(dir + "/../share/twitch-servitor/overlay", &real)) return real;
   return "";
 }

@@ -39,6 +39,7 @@ struct ServeOptions {
 /// drains). Returns an exit status of core/exit_status.h. Logs "listening on HOST:PORT".
 int RunServer(const ServeOptions& opts);
 
-/// The default static root: <dir of the executable>/../share/twitch-servitor/overlay when it
-/// exists, else the source tree's overlay/ directory. Empty when neither exists.
+/// The default static root: <dir of the executable>/../share/twitch-servitor/overlay, where
+/// `make install` puts the overlay and where the build tree links to the source tree's. Empty
+/// when it does not exist: a binary copied elsewhere serves no files rather than some checkout's.
 std::string DefaultOverlayRoot();

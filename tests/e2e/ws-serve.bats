@@ -781,3 +781,30 @@ rss() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVE_PID/status"; }
   assert_line --partial 'hello'
   refute_output --partial Tok3n
 }
+
+@test "ws-serve: a copy of the binary elsewhere serves no checkout's overlay, and says so" {
+  mkdir -p "$T/elsewhere/bin"
+  cp "$BIN/ws-serve" "$T/elsewhere/bin/"
+  mkfifo "$T/in"
+  "$T/elsewhere/bin/ws-serve" --listen 127.0.0.1:0 <"$T/in" >/dev/null 2>"$T/serve.log" 3>&- &
+  SERVE_PID=$!
+  exec 7>"$T/in"
+  PORT=$(listen_port "$T/serve.log")
+  run curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/"
+  assert_output 404
+  run grep -c 'warning: no overlay beside the executable' "$T/serve.log"
+  assert_output 1
+  # Beside it, in the installed layout, it is found.
+  mkdir -p "$T/elsewhere/share/twitch-servitor/overlay"
+  echo '<p>installed</p>' >"$T/elsewhere/share/twitch-servitor/overlay/index.html"
+  kill "$SERVE_PID"
+  exec 7>&-
+  rm "$T/in"
+  mkfifo "$T/in"
+  "$T/elsewhere/bin/ws-serve" --listen 127.0.0.1:0 <"$T/in" >/dev/null 2>"$T/serve.log" 3>&- &
+  SERVE_PID=$!
+  exec 7>"$T/in"
+  PORT=$(listen_port "$T/serve.log")
+  run curl -s --max-time 5 "http://127.0.0.1:$PORT/"
+  assert_output '<p>installed</p>'
+}
