@@ -9,7 +9,7 @@
 #include "core/signals.h"
 #include "ws/address.h"
 #include "ws/server.h"
-#include "ws/static_files.h"
+#include "http/static_files.h"
 
 namespace {
 

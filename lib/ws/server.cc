@@ -41,12 +41,13 @@
 #include "core/secret.h"
 #include "core/signals.h"
 #include "core/utf8.h"
+#include "http/responder.h"
+#include "http/static_files.h"
 #include "version.h"
 #include "ws/address.h"
 #include "ws/broadcast.h"
 #include "ws/frame.h"
 #include "ws/loop.h"
-#include "ws/static_files.h"
 
 namespace {
 
@@ -152,8 +153,6 @@ class Server {
 
  private:
   bool CheckListeningSocket(int port) const;
-  bool Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body,
-               const char* allow = nullptr);
   size_t BatchBytes() const {
     size_t b = kBatchBudget / (clients_.empty() ? 1 : clients_.size());
     return b < kBatchMinBytes ? kBatchMinBytes : b > kBatchMaxBytes ? kBatchMaxBytes : b;
@@ -282,10 +281,6 @@ int RaiseFileLimit() {
   return rl.rlim_cur > INT_MAX ? INT_MAX : static_cast<int>(rl.rlim_cur);
 }
 
-// A HEAD request gets the status and headers that GET would get, Content-Length included, and
-// no body (RFC 9110 section 9.3.2).
-bool IsHead(struct lws* wsi) { return lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0; }
-
 }  // namespace
 
 int Server::Run() {
@@ -409,31 +404,6 @@ bool Server::CheckListeningSocket(int port) const {
   return true;
 }
 
-bool Server::Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body,
-                     const char* allow) {
-  std::vector<unsigned char> buf(LWS_PRE + 1024 + body.size());
-  unsigned char* start = buf.data() + LWS_PRE;
-  unsigned char* p = start;
-  unsigned char* end = buf.data() + buf.size() - body.size() - 1;
-  if (lws_add_http_common_headers(wsi, status, type, body.size(), &p, end)) return false;
-  if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
-                                  reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end)) {
-    return false;
-  }
-  if (allow && lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("allow:"),
-                                           reinterpret_cast<const unsigned char*>(allow),
-                                           static_cast<int>(strlen(allow)), &p, end)) {
-    return false;
-  }
-  if (lws_finalize_http_header(wsi, &p, end)) return false;
-  if (!IsHead(wsi)) {
-    memcpy(p, body.data(), body.size());
-    p += body.size();
-  }
-  int n = static_cast<int>(p - start);
-  return lws_write(wsi, start, n, LWS_WRITE_HTTP_HEADERS) == n;
-}
-
 std::string Server::HealthJson() const {
   char buf[512];
   snprintf(buf, sizeof buf,
@@ -447,46 +417,14 @@ std::string Server::HealthJson() const {
 
 int Server::OnHttp(struct lws* wsi, const char* uri) {
   std::string path = uri ? uri : "/";
-  // HEAD takes GET's path through here; Respond() and lws_serve_http_file() leave out the body.
-  const char* method = IsHead(wsi)                                        ? "HEAD"
-                       : lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 ? "GET"
-                                                                          : nullptr;
-  unsigned status = 200;
-  std::string file;
-  if (!method) {
-    status = 405;
-  } else if (path == "/healthz") {
-    if (!Respond(wsi, 200, "application/json", HealthJson())) return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-  } else if (opts_.root.empty()) {
-    status = 404;
-  } else {
-    switch (ResolveStaticFile(opts_.root, path, &file)) {
-      case FileLookup::kFound:
-        break;
-      case FileLookup::kNotFound:
-        status = 404;
-        break;
-      case FileLookup::kForbidden:
-        status = 403;
-        break;
-    }
+  // HEAD takes GET's path through here; the responder leaves out the body.
+  HttpMethod method = RequestMethod(wsi);
+  if (method != HttpMethod::kGet && method != HttpMethod::kHead) {
+    LogDebug("%s %s: 405", MethodName(method), path.c_str());
+    return HttpRespondStatus(wsi, 405, "GET, HEAD");
   }
-  if (status != 200) {
-    LogDebug("%s %s: %u", method ? method : "request", path.c_str(), status);
-    const char* text = status == 403   ? "forbidden\n"
-                       : status == 404 ? "not found\n"
-                                       : "method not allowed\n";
-    if (!Respond(wsi, status, "text/plain; charset=utf-8", text,
-                 status == 405 ? "GET, HEAD" : nullptr)) {
-      return -1;
-    }
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-  }
-  LogDebug("%s %s: %s", method, path.c_str(), file.c_str());
-  int n = lws_serve_http_file(wsi, file.c_str(), ContentTypeFor(file), nullptr, 0);
-  if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) return -1;
-  return 0;
+  if (path == "/healthz") return HttpRespond(wsi, 200, "application/json", HealthJson());
+  return HttpServeStatic(wsi, opts_.root, path);
 }
 
 bool Server::TokenPresented(struct lws* wsi) const {
@@ -550,7 +488,9 @@ int Server::OnConfirmUpgrade(struct lws* wsi, const char* protocol) {
   if (!status) return 0;
   refused_++;
   refusals_.Warn("client %s: refused: %s", peer, why);
-  if (!Respond(wsi, status, "text/plain; charset=utf-8", std::string(why) + "\n")) return -1;
+  if (!HttpWriteResponse(wsi, status, "text/plain; charset=utf-8", std::string(why) + "\n")) {
+    return -1;
+  }
   return 1;
 }
 

@@ -1,7 +1,6 @@
 list(APPEND SERVITOR_SOURCES
   lib/ws/address.cc
   lib/ws/broadcast.cc
-  lib/ws/static_files.cc
   lib/ws/server.cc
   lib/ws/client.cc
   lib/ws/loop.cc
