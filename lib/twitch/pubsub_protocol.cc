@@ -60,6 +60,14 @@ bool ParsePubSubFrame(std::string_view text, PubSubFrame* out, std::string* err)
     out->kind = PubSubFrameType::kPong;
   } else if (out->type == "RECONNECT") {
     out->kind = PubSubFrameType::kReconnect;
+  } else if (out->type == "AUTH_REVOKED") {
+    // Not in the archived guide, but sent (twitch4j handles it): the token no longer serves.
+    out->kind = PubSubFrameType::kAuthRevoked;
+    size_t i;
+    const json_t* t;
+    json_array_foreach(JsonPath(root.get(), "data.topics"), i, t) {
+      if (json_is_string(t)) out->topics.emplace_back(json_string_value(t), json_string_length(t));
+    }
   } else if (out->type == "RESPONSE") {
     out->kind = PubSubFrameType::kResponse;
     out->nonce = JsonString(root.get(), "nonce");

@@ -1,8 +1,8 @@
 // The legacy Twitch PubSub protocol (twitch-protocols.md §7) as pure functions, without I/O:
 // the frames a client sends (LISTEN, UNLISTEN, PING), the frames a server sends (RESPONSE,
-// MESSAGE, PONG, RECONNECT) parsed and sorted, RESPONSE errors classified, topics named and split
-// into connections, and the PING interval. twitch-pubsub's connection code drives these; the
-// tests and the fuzz target call them directly.
+// MESSAGE, PONG, RECONNECT, AUTH_REVOKED) parsed and sorted, RESPONSE errors classified, topics
+// named and split into connections, and the PING interval. twitch-pubsub's connection code
+// drives these; the tests and the fuzz target call them directly.
 #pragma once
 
 #include <cstdint>
@@ -25,11 +25,12 @@ constexpr int64_t kPubSubReconnectDeadlineMs = 30 * 1000;
 
 /// What a server frame is, by its "type".
 enum class PubSubFrameType {
-  kResponse,   ///< the answer to a LISTEN or UNLISTEN, matched by nonce
-  kMessage,    ///< an event on a topic: "data":{"topic","message"}
-  kPong,       ///< the answer to our PING
-  kReconnect,  ///< the server is going away: reconnect and LISTEN again
-  kUnknown,    ///< any other "type" (kept in |type| for the log)
+  kResponse,     ///< the answer to a LISTEN or UNLISTEN, matched by nonce
+  kMessage,      ///< an event on a topic: "data":{"topic","message"}
+  kPong,         ///< the answer to our PING
+  kReconnect,    ///< the server is going away: reconnect and LISTEN again
+  kAuthRevoked,  ///< the token was revoked: "data":{"topics"} are no longer listened to
+  kUnknown,      ///< any other "type" (kept in |type| for the log)
 };
 
 /// One server frame, parsed once. Only the fields of its type are filled.
@@ -39,6 +40,7 @@ struct PubSubFrame {
   std::string nonce;  ///< RESPONSE: the nonce of the request it answers ("" when absent)
   std::string error;  ///< RESPONSE: "" for success, else ERR_BADAUTH, ERR_BADTOPIC, ...
   std::string topic;  ///< MESSAGE: "channel-bits-events-v2.777000222"
+  std::vector<std::string> topics;  ///< AUTH_REVOKED: the topics dropped (strings only)
   /// MESSAGE: the inner message as the text of a JSON value. Twitch sends it as a JSON string
   /// holding JSON, which is unwrapped here; a capture that holds the object itself (as the
   /// documentation's examples do) gives that object's text. It is not parsed any further: a

@@ -64,9 +64,16 @@ TEST(PubSubProtocol, ParsesEachServerFrame) {
   ASSERT_TRUE(ParsePubSubFrame(
       "{\"type\":\"MESSAGE\",\"data\":{\"topic\":\"t.1\",\"message\":{\"a\":1}}}", &f, &err));
   EXPECT_EQ(f.message, "{\"a\":1}");
+  ASSERT_TRUE(ParsePubSubFrame(
+      "{\"type\":\"AUTH_REVOKED\",\"data\":{\"topics\":[\"t.1\",7,\"t.2\"]}}", &f, &err));
+  EXPECT_EQ(f.kind, PubSubFrameType::kAuthRevoked);
+  EXPECT_EQ(f.topics, (std::vector<std::string>{"t.1", "t.2"}));
   ASSERT_TRUE(ParsePubSubFrame("{\"type\":\"AUTH_REVOKED\"}", &f, &err));
+  EXPECT_EQ(f.kind, PubSubFrameType::kAuthRevoked);
+  EXPECT_TRUE(f.topics.empty());
+  ASSERT_TRUE(ParsePubSubFrame("{\"type\":\"WHISPER\"}", &f, &err));
   EXPECT_EQ(f.kind, PubSubFrameType::kUnknown);
-  EXPECT_EQ(f.type, "AUTH_REVOKED");
+  EXPECT_EQ(f.type, "WHISPER");
 }
 
 TEST(PubSubProtocol, RejectsMalformedFrames) {
