@@ -243,7 +243,7 @@ JsonPtr Points(json_t* msg, const std::string& digest, int64_t now_ms,
   SetWho(ev.get(), "user", user);
   const json_t* reward = json_object_get(redemption, "reward");
   JsonPtr r = JsonOwn(json_object());
-  SetString(r.get(), "id", Str(reward, "id"));
+  SetNonEmpty(r.get(), "id", Str(reward, "id"));
   SetNonEmpty(r.get(), "title", Str(reward, "title"));
   long long cost;
   if (Int(reward, "cost", &cost)) SetInt(r.get(), "cost", cost);

@@ -1,8 +1,9 @@
 // PubSub MESSAGE payloads → schema-v1 events with "source":"pubsub" (DESIGN.md,
 // twitch-events(7)): channel-subscribe-events-v1 (subs, resubs, gifts, multi-month subs),
 // channel-sub-gifts-v1 (gift bombs), channel-bits-events-v1/v2 (cheers),
-// channel-bits-badge-unlocks and channel-points-channel-v1 (redemptions). Anything else becomes a
-// "notice" whose "kind" names it; nothing is dropped.
+// channel-bits-badge-unlocks and channel-points-channel-v1 (redemptions; the undocumented
+// community-points-channel-v1 alike). Anything else becomes a "notice" whose "kind" names it;
+// nothing is dropped.
 //
 // Unlike IRC, PubSub names no link between a gift bomb and its gifts: the bomb
 // ("mystery-gift-purchase" on channel-sub-gifts-v1) carries a uuid and a count, and the gifts
