@@ -5,3 +5,4 @@ list(APPEND SERVITOR_SOURCES
   lib/twitch/irc_message.cc
   lib/twitch/irc_output.cc
 )
+list(APPEND SERVITOR_SOURCES lib/twitch/pubsub_events.cc lib/twitch/pubsub_protocol.cc)
