@@ -7,9 +7,9 @@
 #include "core/exit_status.h"
 #include "core/log.h"
 #include "core/signals.h"
+#include "http/static_files.h"
 #include "ws/address.h"
 #include "ws/server.h"
-#include "http/static_files.h"
 
 namespace {
 
@@ -32,8 +32,13 @@ int Run(Options& o) {
   }
   o.serve.slow_client =
       o.slow_client == "drop" ? SlowClientPolicy::kDrop : SlowClientPolicy::kDisconnect;
-  if (o.serve.history > o.serve.max_queue) {
-    LogError("--history %zu: more than --max-queue %zu", o.serve.history, o.serve.max_queue);
+  if (o.serve.history > o.serve.max_queue || o.serve.retain > o.serve.max_queue / 2) {
+    LogError("--history %zu, --retain %zu: more than --max-queue %zu (or half of it)",
+             o.serve.history, o.serve.retain, o.serve.max_queue);
+    return kExitUsage;
+  }
+  if (!o.serve.retain_file.empty() && o.serve.retain == 0) {
+    LogError("--retain-file needs --retain above 0");
     return kExitUsage;
   }
   if (o.serve.max_queue < 2 || o.serve.max_line > o.serve.max_queue_bytes / 2) {
@@ -53,8 +58,9 @@ int Run(Options& o) {
   } else {
     o.serve.root = DefaultOverlayRoot();
     if (o.serve.root.empty()) {
-      LogWarning("no overlay beside the executable (../share/twitch-servitor/overlay): serving "
-                 "no files (--root DIR serves a directory)");
+      LogWarning(
+          "no overlay beside the executable (../share/twitch-servitor/overlay): serving "
+          "no files (--root DIR serves a directory)");
     }
   }
   if (o.serve.token.empty() && !ReadSecret(o.token_file, "WS_SERVE_TOKEN", &o.serve.token, &err)) {
@@ -77,6 +83,15 @@ int main(int argc, char** argv) {
       ->type_name("HOST:PORT");
   app.add_option("--history", s.history, "Replay the last N lines to each new client")
       ->type_name("N");
+  app.add_option("--retain", s.retain,
+                 "Keep the last N lines for clients that resume with ?after=ID (0: none)")
+      ->type_name("N");
+  app.add_option("--retain-for", s.retain_for, "Keep a retained line this long")
+      ->type_name("SECONDS")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--retain-file", s.retain_file,
+                 "Keep the retained lines in FILE too, so they survive a restart")
+      ->type_name("FILE");
   app.add_option("--max-queue", s.max_queue, "Most messages queued for one client")
       ->type_name("N")
       ->check(CLI::PositiveNumber);

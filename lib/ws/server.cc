@@ -40,6 +40,7 @@
 #include "core/output_queue.h"
 #include "core/secret.h"
 #include "core/signals.h"
+#include "core/time.h"
 #include "core/utf8.h"
 #include "http/responder.h"
 #include "http/static_files.h"
@@ -48,6 +49,7 @@
 #include "ws/broadcast.h"
 #include "ws/frame.h"
 #include "ws/loop.h"
+#include "ws/retain_file.h"
 
 namespace {
 
@@ -110,6 +112,7 @@ class ThrottledWarning {
 // memory only holds a pointer to it.
 struct Client {
   struct lws* wsi = nullptr;
+  std::string notice;  // a control message for this client alone, written before its backlog
   Broadcast::Cursor cursor;
   size_t index = 0;  // in Server::clients_
   unsigned long long id = 0;
@@ -131,7 +134,9 @@ class Server {
         broadcast_(opts.history, opts.max_queue, opts.max_queue_bytes, 0),
         reader_(opts.max_line),
         chunk_(kReadChunk),
-        relay_out_(opts.relay_buffer, [this] { FlushStdout(); }) {}
+        relay_out_(opts.relay_buffer, [this] { FlushStdout(); }) {
+    broadcast_.SetRetention(opts.retain, static_cast<int64_t>(opts.retain_for * 1000));
+  }
 
   int Run();
 
@@ -150,6 +155,7 @@ class Server {
   void FlushStdout();
   void OnWake();
   void OnDrainTimeout();
+  void OnRetainTick();
 
  private:
   bool CheckListeningSocket(int port) const;
@@ -160,6 +166,8 @@ class Server {
   std::string HealthJson() const;
   bool TokenPresented(struct lws* wsi) const;
   bool OriginAllowed(struct lws* wsi) const;
+  bool LoadRetained();
+  void AttachClient(Client* c);
   void PumpLines();
   bool TakeLine();
   bool SomeoneHasRoom(size_t len) const;
@@ -182,6 +190,8 @@ class Server {
   struct lws_context* context_ = nullptr;
   struct lws* stdin_wsi_ = nullptr;
   LoopTimer<Server> drain_timer_{};
+  LoopTimer<Server> retain_timer_{};
+  RetainFile retain_file_;
   LoopStdout relay_out_;       // relayed lines waiting for stdout
   bool relay_paused_ = false;  // clients are not read: relay_out_ went over its bound
   std::string pending_;        // a line taken from stdin that no client had room for yet
@@ -269,6 +279,24 @@ void DrainTimeout(lws_sorted_usec_list_t* sul) noexcept {
   LoopTimer<Server>::OwnerOf(sul)->OnDrainTimeout();
 }
 
+void RetainTick(lws_sorted_usec_list_t* sul) noexcept {
+  GuardCallback([&]() -> int {
+    LoopTimer<Server>::OwnerOf(sul)->OnRetainTick();
+    return 0;
+  });
+}
+
+// The retention ages lines by the loop's monotonic clock.
+int64_t LoopNowMs() { return static_cast<int64_t>(lws_now_usecs() / 1000); }
+
+// The "id" of a line that is a JSON object with one; empty otherwise.
+std::string IdOf(const std::string& line) {
+  if (line.empty() || line[0] != '{') return "";
+  std::string err;
+  JsonPtr j = JsonParse(line, &err);
+  return j ? JsonString(j.get(), "id") : "";
+}
+
 // Many clients need many descriptors: take the hard limit. Returns the limit in force.
 int RaiseFileLimit() {
   struct rlimit rl;
@@ -353,6 +381,9 @@ int Server::Run() {
   if (opts_.relay) relay_out_.Start(context_, vhost, kStdoutProtocol);
 
   drain_timer_.owner = this;
+  retain_timer_.owner = this;
+  if (!opts_.retain_file.empty() && !LoadRetained()) return kExitFailure;
+  if (opts_.retain > 0) OnRetainTick();
   {
     StopWakeup wakeup(context_);
     while (!done_) {
@@ -361,6 +392,10 @@ int Server::Run() {
     }
   }
   lws_sul_cancel(&drain_timer_.sul);
+  lws_sul_cancel(&retain_timer_.sul);
+  if (retain_file_.is_open() && !retain_file_.Sync(&err)) {
+    LogError("--retain-file: %s", err.c_str());
+  }
   // Before restore_stdin goes: when stdin and stdout are one file description (a terminal),
   // stdin's guard, made first, puts back the flags found before either changed them.
   relay_out_.Close();
@@ -506,13 +541,37 @@ void Server::OnEstablished(struct lws* wsi, SessionData* sd) {
   c->index = clients_.size();
   clients_.push_back(c);
   sd->client = c;
-  broadcast_.Attach(&c->cursor);
   char peer[64] = "";
   lws_get_peer_simple(wsi, peer, sizeof peer);
   LogInfo("client %llu (%s): connected; %zu clients", c->id, peer, clients_.size());
+  AttachClient(c);
   if (relay_paused_) lws_rx_flow_control(wsi, 0);
-  if (broadcast_.Backlog(c->cursor) > 0) lws_callback_on_writable(wsi);
+  if (broadcast_.Backlog(c->cursor) > 0 || !c->notice.empty()) lws_callback_on_writable(wsi);
   if (have_pending_) PumpLines();
+}
+
+// A client that names the last event it has (?after=ID) starts right after it, or, when that one
+// is not retained, at the oldest retained event with a notice that older ones may be missing;
+// any other client starts at the --history.
+void Server::AttachClient(Client* c) {
+  char after[512];
+  const char* id = lws_get_urlarg_by_name(c->wsi, "after=", after, sizeof after);
+  if (!id || opts_.retain == 0) {
+    broadcast_.Attach(&c->cursor);
+    return;
+  }
+  Broadcast::Resume r = broadcast_.AttachAfter(&c->cursor, id, LoopNowMs());
+  LogInfo("client %llu: resumes after %s: %zu events to catch up on%s", c->id, id, r.replayed,
+          r.found ? "" : " (that id is not retained: older events may be missing)");
+  if (r.found) return;
+  JsonPtr notice = JsonOwn(json_object());
+  json_object_set_new(notice.get(), "control", json_string("resume"));
+  json_object_set_new(notice.get(), "found", json_false());
+  json_object_set_new(notice.get(), "after", json_string(id));
+  json_object_set_new(notice.get(), "replayed", json_integer(static_cast<json_int_t>(r.replayed)));
+  json_object_set_new(notice.get(), "retain", json_integer(static_cast<json_int_t>(opts_.retain)));
+  json_object_set_new(notice.get(), "retain_for", json_real(opts_.retain_for));
+  c->notice = JsonDump(notice.get());
 }
 
 int Server::OnWriteable(Client* c) {
@@ -520,6 +579,19 @@ int Server::OnWriteable(Client* c) {
     lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
                      reinterpret_cast<unsigned char*>(const_cast<char*>("too slow")), 8);
     return -1;
+  }
+  if (!c->notice.empty()) {  // before its backlog, in a write of its own
+    batch_.assign(LWS_PRE, '\0');
+    AppendTextFrame(reinterpret_cast<const unsigned char*>(c->notice.data()), c->notice.size(),
+                    &batch_);
+    c->notice.clear();
+    size_t n = batch_.size() - LWS_PRE;
+    if (lws_write(c->wsi, reinterpret_cast<unsigned char*>(&batch_[LWS_PRE]), n, LWS_WRITE_RAW) <
+        static_cast<int>(n)) {
+      return -1;
+    }
+    lws_callback_on_writable(c->wsi);
+    return 0;
   }
   // What is queued for this client leaves in one write as consecutive frames (a small batch,
   // see kBatchFrames): one system call for several messages when the client is behind.
@@ -705,6 +777,51 @@ void Server::OnWake() {
   }
 }
 
+// --retain-file: the lines it holds that are younger than --retain-for (by their "at", when they
+// have one) are retained again, as if they had just been broadcast to nobody.
+bool Server::LoadRetained() {
+  std::vector<std::string> lines;
+  std::string err;
+  if (!retain_file_.Open(opts_.retain_file, opts_.retain, &lines, &err)) {
+    LogError("--retain-file: %s", err.c_str());
+    return false;
+  }
+  int64_t now = LoopNowMs(), wall = NowMillis();
+  size_t kept = 0;
+  for (const std::string& line : lines) {
+    std::string e;
+    JsonPtr j = line[0] == '{' ? JsonParse(line, &e) : nullptr;
+    int64_t at = wall;
+    std::string when = j ? JsonString(j.get(), "at") : "";
+    if (!when.empty() && !ParseRfc3339(when, &at)) at = wall;
+    int64_t age = wall > at ? wall - at : 0;
+    if (age > static_cast<int64_t>(opts_.retain_for * 1000)) continue;
+    broadcast_.Push(line, j ? JsonString(j.get(), "id") : "", now - age);
+    kept++;
+  }
+  LogInfo("--retain-file %s: %zu retained events read back", opts_.retain_file.c_str(), kept);
+  return true;
+}
+
+// Once a second: retained lines past --retain-for go, and the retain file is synced (and
+// rewritten when it has grown to several times what is retained).
+void Server::OnRetainTick() {
+  broadcast_.Expire(LoopNowMs());
+  if (retain_file_.is_open()) {
+    std::string err;
+    size_t retained = 0;
+    broadcast_.ForEachRetained(LoopNowMs(), [&](std::string_view) { retained++; });
+    if (retain_file_.WantsCompaction(retained)) {
+      auto each = [&](const std::function<void(std::string_view)>& write) {
+        broadcast_.ForEachRetained(LoopNowMs(), write);
+      };
+      if (!retain_file_.Rewrite(each, &err)) LogWarning("--retain-file: %s", err.c_str());
+    }
+    if (!retain_file_.Sync(&err)) LogWarning("--retain-file: %s", err.c_str());
+  }
+  lws_sul_schedule(context_, 0, &retain_timer_.sul, RetainTick, LWS_US_PER_SEC);
+}
+
 void Server::OnDrainTimeout() {
   size_t behind = clients_.size();
   LogWarning("drain timeout (%gs): closing %zu clients that are behind", opts_.drain_timeout,
@@ -775,7 +892,8 @@ void Server::PumpLines() {
 }
 
 void Server::Publish(const std::string& line) {
-  broadcast_.Push(line);
+  broadcast_.Push(line, opts_.retain > 0 ? IdOf(line) : std::string(), LoopNowMs());
+  if (retain_file_.is_open()) retain_file_.Append(line);
   lines_in_++;
   for (size_t i = 0; i < clients_.size(); i++) {
     Client* c = clients_[i];

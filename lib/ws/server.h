@@ -18,7 +18,10 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
   size_t history = 0;
-  size_t max_queue = 65536;           ///< messages per client
+  size_t retain = 1000;       ///< lines retained for resuming clients (?after=ID); 0: none
+  double retain_for = 300.0;  ///< seconds a retained line is kept
+  std::string retain_file;    ///< where the retained lines survive a restart; empty: nowhere
+  size_t max_queue = 65536;   ///< messages per client
   size_t max_queue_bytes = 4u << 20;  ///< payload bytes per client
   SlowClientPolicy slow_client = SlowClientPolicy::kDisconnect;
   size_t max_line = 65536;

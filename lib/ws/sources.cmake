@@ -5,4 +5,5 @@ list(APPEND SERVITOR_SOURCES
   lib/ws/client.cc
   lib/ws/loop.cc
   lib/ws/frame.cc
+  lib/ws/retain_file.cc
 )

@@ -808,3 +808,83 @@ rss() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVE_PID/status"; }
   run curl -s --max-time 5 "http://127.0.0.1:$PORT/"
   assert_output '<p>installed</p>'
 }
+
+# ---- resume: clients that come back with the id of the last event they have ------------------
+
+# events FROM TO: events with ids eFROM..eTO, one a line.
+events() { local i; for ((i = $1; i <= $2; i++)); do printf '{"v":1,"type":"follow","id":"e%d"}\n' "$i"; done; }
+
+@test "ws-serve: ?after=ID gets every retained event after it, then the live stream, nothing twice" {
+  start_serve
+  events 1 5 >&7
+  wait_health '.lines_in == 5'
+  cat_client r --count 5 "ws://127.0.0.1:$PORT/?after=e2"
+  wait_health '.clients == 1'
+  events 6 7 >&7
+  wait "${PIDS[0]}"
+  run jq -r .id "$T/r.out"
+  assert_output $'e3\ne4\ne5\ne6\ne7'
+  run grep -c 'client 1: resumes after e2: 3 events to catch up on$' "$T/serve.log"
+  assert_output 1
+}
+
+@test "ws-serve: an unknown or expired id gets what is retained, after a notice" {
+  start_serve --retain 3
+  events 1 5 >&7
+  wait_health '.lines_in == 5'
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --count 4 "ws://127.0.0.1:$PORT/?after=e1"
+  assert_success
+  assert_line --index 0 '{"control":"resume","found":false,"after":"e1","replayed":3,"retain":3,"retain_for":300.0}'
+  assert_line --index 1 '{"v":1,"type":"follow","id":"e3"}'
+  assert_line --index 3 '{"v":1,"type":"follow","id":"e5"}'
+}
+
+@test "ws-serve: --retain-for: a retained event goes after that long" {
+  start_serve --retain-for 1
+  events 1 2 >&7
+  wait_health '.lines_in == 2'
+  local n=100
+  until timeout 5 "$BIN/ws-cat" --count 1 "ws://127.0.0.1:$PORT/?after=none" 2>/dev/null |
+    grep -q '"replayed":0' || ((--n == 0)); do
+    sleep 0.1
+  done
+  run timeout 5 "$BIN/ws-cat" --count 1 "ws://127.0.0.1:$PORT/?after=none"
+  assert_output --partial '"replayed":0'
+}
+
+@test "ws-serve: --retain 0 ignores ?after=; without ?after= a client gets --history only" {
+  start_serve --retain 0 --history 1
+  events 1 3 >&7
+  wait_health '.lines_in == 3'
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 "ws://127.0.0.1:$PORT/?after=e1"
+  assert_output '{"v":1,"type":"follow","id":"e3"}'
+}
+
+@test "ws-serve: --retain-file: the retained events survive a restart (mode 0600)" {
+  start_serve --retain-file "$T/retained.ndjson"
+  events 1 4 >&7
+  finish_serve
+  run stat -c %a "$T/retained.ndjson"
+  assert_output 600
+  rm "$T/in"
+  start_serve --retain-file "$T/retained.ndjson"
+  run grep -c 'retain-file .*: 4 retained events read back' "$T/serve.log"
+  assert_output 1
+  cat_client r --count 3 "ws://127.0.0.1:$PORT/?after=e2"
+  wait_health '.clients == 1'
+  events 5 5 >&7
+  wait "${PIDS[0]}"
+  run jq -r .id "$T/r.out"
+  assert_output $'e3\ne4\ne5'
+}
+
+@test "ws-serve: 1,000 clients resuming at once from different ids each get exactly their missing events" {
+  start_serve --max-queue 4096
+  events 1 50 >&7
+  wait_health '.lines_in == 50'
+  run timeout 180 "$PY" "$FAKES/ws_resume.py" "ws://127.0.0.1:$PORT/" --clients 1000 --events 50
+  assert_success
+  assert_output 'clients 1000 exact 1000'
+  run awk '/^VmHWM:/ {print $2}' "/proc/$SERVE_PID/status"
+  assert [ "$output" -lt 102400 ]
+}
