@@ -454,8 +454,13 @@ struct ChatNotice {
   const json_t* details;  // the object named by notice_type, or null (jansson reads null as {})
 };
 
-// The acting user of a chat notice: the chatter, or nobody when anonymous.
+// The acting user of a chat notice: the chatter, or nobody when anonymous (flagged, or Twitch's
+// stand-in account for anonymous gifts, which twitch-irc treats as anonymous too).
 void SetChatter(json_t* ev, const Notification& n) {
+  if (Str(n.event, "chatter_user_login") == "ananonymousgifter") {
+    SetAnonymous(ev);
+    return;
+  }
   SetActor(ev, n.event, "chatter_is_anonymous", "chatter_user");
 }
 

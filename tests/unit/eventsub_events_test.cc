@@ -225,6 +225,19 @@ TEST(EventSubEvents, InvalidEventBecomesNotice) {
   EXPECT_TRUE(json_is_true(json_object_get(out[0].get(), "shared")));
 }
 
+// Twitch's stand-in account for anonymous gifts is anonymous, as twitch-irc has it.
+TEST(EventSubEvents, AnAnonymousGifterIsAnonymous) {
+  JsonPtr n = Notification("channel.chat.notification",
+                           R"({"notice_type":"sub_gift","chatter_is_anonymous":false,
+                               "chatter_user_id":"274598607","chatter_user_login":"ananonymousgifter",
+                               "sub_gift":{"recipient_user_id":"9","sub_tier":"1000"}})");
+  std::vector<JsonPtr> out = Map(n.get());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(JsonString(out[0].get(), "type"), "subgift");
+  EXPECT_TRUE(json_is_true(json_object_get(out[0].get(), "anonymous")));
+  EXPECT_EQ(json_object_get(out[0].get(), "user"), nullptr);
+}
+
 TEST(EventSubEvents, AtFallsBackToTheMessageTimestampThenNow) {
   JsonPtr follow = Notification("channel.follow", R"({"user_id":"2","followed_at":"yesterday"})");
   std::vector<JsonPtr> out = Map(follow.get());
