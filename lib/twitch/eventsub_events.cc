@@ -688,13 +688,15 @@ bool MapEventSubNotification(const json_t* notification, const EventSubDelivery&
     *err = "event: missing";
     return false;
   }
+  std::string message_id(delivery.message_id);
+  if (message_id.empty()) message_id = NewUuid();
   size_t i;
   json_t* item;
   json_array_foreach(events, i, item) {
     n.event = Obj(item, "data");
     if (!n.event) continue;
     n.id = Str(item, "id");
-    if (n.id.empty()) n.id = std::string(delivery.message_id) + ":" + std::to_string(i);
+    if (n.id.empty()) n.id = message_id + ":" + std::to_string(i);
     MapChecked(n, opts, notification, out);
   }
   return true;

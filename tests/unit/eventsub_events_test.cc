@@ -274,6 +274,11 @@ TEST(EventSubEvents, BatchedEventsEachGetAnEvent) {
   EXPECT_EQ(JsonString(out[0].get(), "id"), "e-1");
   EXPECT_EQ(JsonString(out[0].get(), "kind"), "drop.entitlement.grant");
   EXPECT_EQ(JsonString(out[1].get(), "id"), "m-1:1");
+  EventSubDelivery d;  // no message id either: still an id of its own each
+  out.clear();
+  ASSERT_TRUE(MapEventSubNotification(n.get(), d, {}, &out, &err)) << err;
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(JsonString(out[1].get(), "id").size(), 38u);  // a UUID and ":1"
 }
 
 TEST(EventSubEvents, ChatMessageIsChatWithTheChatMessageId) {
