@@ -217,7 +217,7 @@ JsonPtr BitsBadge(json_t* msg, const std::string& digest, int64_t now_ms,
   // IRC's name for the same notice, so that consumers see one kind whichever the source.
   JsonPtr ev = Notice("bitsbadgetier", digest, At(msg, "time", now_ms), channel);
   SetWho(ev.get(), "user", Who(msg, "user_id", "user_name", ""));
-  SetPositive(ev.get(), "threshold", msg, "badge_tier");
+  SetPositive(ev.get(), "badge_tier", msg, "badge_tier");
   SetNonEmpty(ev.get(), "message", Str(msg, "chat_message"));
   return ev;
 }
