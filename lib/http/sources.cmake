@@ -1,0 +1,3 @@
+list(APPEND SERVITOR_SOURCES
+  lib/http/client.cc
+)
