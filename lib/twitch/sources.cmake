@@ -5,3 +5,6 @@ list(APPEND SERVITOR_SOURCES
   lib/twitch/irc_message.cc
   lib/twitch/irc_output.cc
 )
+list(APPEND SERVITOR_SOURCES
+  lib/twitch/token_store.cc
+)
