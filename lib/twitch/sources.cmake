@@ -6,5 +6,8 @@ list(APPEND SERVITOR_SOURCES
   lib/twitch/irc_output.cc
 )
 list(APPEND SERVITOR_SOURCES
+  lib/twitch/auth_commands.cc
+  lib/twitch/oauth.cc
+  lib/twitch/token_provider.cc
   lib/twitch/token_store.cc
 )
