@@ -327,6 +327,7 @@ void TokenProvider::OnTimer(lws_sorted_usec_list_t* sul) noexcept {
 }
 
 void TokenProvider::ScheduleNext() {
+  if (refresh_forced_) return Schedule(0);  // a 401 came while a request was in flight
   int64_t next = validated_ms_ + kValidateEveryMs - SteadyMs();
   if (token_.expires_at_ms && source_ == Source::kStore) {
     next = std::min(next, token_.expires_at_ms - kRefreshAheadS * 1000 - NowMillis());
@@ -335,7 +336,7 @@ void TokenProvider::ScheduleNext() {
 }
 
 void TokenProvider::Tick() {
-  if (busy_) return;
+  if (busy_) return;  // the request in flight schedules what comes next
   if (source_ == Source::kStore && (refresh_forced_ || Expiring(token_, kRefreshAheadS))) {
     LoopRefresh();
   } else if (SteadyMs() - validated_ms_ >= kValidateEveryMs || validated_ms_ == 0) {
