@@ -236,49 +236,9 @@ TEST(HttpClientTest, BackoffDoublesWithJitterUpToItsCap) {
   }
 }
 
-// An lws context with no listener, a timer ticking every 20 ms, and a client attached to it.
-struct Loop {
-  LwsContextPtr context;
-  LoopTimer<Loop> tick{};
-  int ticks = 0;
-  Loop() {
-    lws_set_log_level(LLL_ERR, nullptr);
-    lws_context_creation_info info = {};
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-    context.reset(lws_create_context(&info));
-    tick.owner = this;
-    Schedule();
-  }
-  ~Loop() { lws_sul_cancel(&tick.sul); }
-  void Schedule() {
-    lws_sul_schedule(context.get(), 0, &tick.sul, &Loop::OnTick, 20 * LWS_US_PER_MS);
-  }
-  static void OnTick(lws_sorted_usec_list_t* sul) {
-    Loop* l = LoopTimer<Loop>::OwnerOf(sul);
-    ++l->ticks;
-    l->Schedule();
-  }
-  // Starts |req| on |client| and services the loop until it ended; false after 10 s.
-  bool RunOne(HttpClient* client, const HttpRequest& req, HttpResponse* got) {
-    bool done = false;
-    client->Start(req, [&](HttpResponse r) {
-      *got = std::move(r);
-      done = true;
-    });
-    RunUntil(done);
-    return done;
-  }
-  // Services the loop until |done| or 10 s passed.
-  void RunUntil(const bool& done) {
-    auto t0 = std::chrono::steady_clock::now();
-    while (!done && ElapsedMs(t0) < 10000) lws_service(context.get(), 0);
-  }
-};
-
 TEST(HttpClientTest, LoopDrivenRequestLeavesTheLoopRunning) {
   ScriptedServer server({{Reply(200, "{\"n\":7}"), 400}});
-  Loop loop;
+  TestLoop loop;
   ASSERT_TRUE(loop.context);
   HttpClient client(FastOptions());
   std::string err;
@@ -297,7 +257,7 @@ TEST(HttpClientTest, LoopDrivenRequestLeavesTheLoopRunning) {
 
 TEST(HttpClientTest, LoopDrivenRetriesAndRequestsInParallel) {
   ScriptedServer server({{Reply(500, "{}")}, {Reply(200, "{}")}, {Reply(404, "{}")}});
-  Loop loop;
+  TestLoop loop;
   HttpClient client(FastOptions());
   std::string err;
   ASSERT_TRUE(client.Attach(loop.context.get(), &err)) << err;
@@ -314,12 +274,7 @@ TEST(HttpClientTest, LoopDrivenRetriesAndRequestsInParallel) {
     });
   }
   EXPECT_EQ(client.InFlight(), 2u);
-  bool all = false;
-  auto t0 = std::chrono::steady_clock::now();
-  while (!all && ElapsedMs(t0) < 10000) {
-    lws_service(loop.context.get(), 0);
-    all = ended == 2;
-  }
+  loop.RunUntil([&] { return ended == 2; });
   ASSERT_EQ(ended, 2);
   EXPECT_EQ(server.requests().size(), 3u);
   // Of 500, 200 and 404 in the order they were served: one request got 500 and then one of the
@@ -330,7 +285,7 @@ TEST(HttpClientTest, LoopDrivenRetriesAndRequestsInParallel) {
 }
 
 TEST(HttpClientTest, LoopDrivenNetworkFailure) {
-  Loop loop;
+  TestLoop loop;
   HttpClient client(FastOptions());
   std::string err;
   ASSERT_TRUE(client.Attach(loop.context.get(), &err)) << err;

@@ -17,6 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include "http/client.h"
+#include "ws/loop.h"
+
 namespace {
 
 // One scripted answer: |raw| written after |delay_ms|; |raw| empty closes without answering.
@@ -103,6 +106,50 @@ class ScriptedServer {
   std::thread thread_;
   std::mutex mu_;
   std::vector<std::string> requests_;
+};
+
+// An lws context with no listener and a timer ticking every 20 ms (|ticks|), for requests and
+// watches driven from a loop.
+struct TestLoop {
+  LwsContextPtr context;
+  LoopTimer<TestLoop> tick{};
+  int ticks = 0;
+  TestLoop() {
+    lws_set_log_level(LLL_ERR, nullptr);
+    lws_context_creation_info info = {};
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    context.reset(lws_create_context(&info));
+    tick.owner = this;
+    Schedule();
+  }
+  ~TestLoop() { lws_sul_cancel(&tick.sul); }
+  void Schedule() {
+    lws_sul_schedule(context.get(), 0, &tick.sul, &TestLoop::OnTick, 20 * LWS_US_PER_MS);
+  }
+  static void OnTick(lws_sorted_usec_list_t* sul) {
+    TestLoop* l = LoopTimer<TestLoop>::OwnerOf(sul);
+    ++l->ticks;
+    l->Schedule();
+  }
+  // Services the loop until |done()| or 10 s passed.
+  template <typename F>
+  void RunUntil(F done) {
+    auto t0 = std::chrono::steady_clock::now();
+    while (!done() && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)) {
+      lws_service(context.get(), 0);
+    }
+  }
+  // Starts |req| on |client| and services the loop until it ended; false after 10 s.
+  bool RunOne(HttpClient* client, const HttpRequest& req, HttpResponse* got) {
+    bool done = false;
+    client->Start(req, [&](HttpResponse r) {
+      *got = std::move(r);
+      done = true;
+    });
+    RunUntil([&] { return done; });
+    return done;
+  }
 };
 
 }  // namespace

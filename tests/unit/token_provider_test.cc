@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 
 #include "core/time.h"
 #include "http_test_server.h"
@@ -172,39 +173,35 @@ TEST_F(TokenProviderTest, TakesWhatAnotherProcessRefreshedInsteadOfRefreshing) {
   EXPECT_TRUE(server.requests().empty());
 }
 
-// An lws context with no listener, for the watch.
-struct LoopContext {
-  LwsContextPtr context;
-  LoopContext() {
-    lws_set_log_level(LLL_ERR, nullptr);
-    lws_context_creation_info info = {};
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-    context.reset(lws_create_context(&info));
-  }
-  template <typename F>
-  void RunUntil(F done) {
-    auto t0 = std::chrono::steady_clock::now();
-    while (!done() && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)) {
-      lws_service(context.get(), 0);
-    }
+// A provider of dir/bob.json (valid for an hour) against |script|, loaded and ready to watch
+// on a loop of its own.
+struct WatchRig {
+  ScriptedServer server;
+  HttpClient http{Fast()};
+  TestLoop loop;
+  HttpClient loop_http{Fast()};
+  std::unique_ptr<TokenProvider> provider;
+  std::string path;
+  WatchRig(TokenProviderTest* t, std::vector<Answer> script) : server(std::move(script)) {
+    path = t->Seed(3600);
+    std::string err;
+    EXPECT_TRUE(loop_http.Attach(loop.context.get(), &err)) << err;
+    provider = std::make_unique<TokenProvider>(Options(server, path), &http);
+    EXPECT_TRUE(provider->Resolve(false, &err));
+    EXPECT_EQ(provider->Start(300, false, &err), AuthFailure::kNone);
   }
 };
 
 TEST_F(TokenProviderTest, WatchValidatesAtOnceAndRefreshesAfterA401) {
-  ScriptedServer server({{Valid()}, {Granted("acc-1", "ref-1")}, {Valid()}});
-  std::string path = Seed(3600);
-  HttpClient http(Fast());
-  LoopContext loop;
-  HttpClient loop_http(Fast());
+  WatchRig rig(this, {{Valid()}, {Granted("acc-1", "ref-1")}, {Valid()}});
+  TokenProvider& p = *rig.provider;
+  ScriptedServer& server = rig.server;
+  TestLoop& loop = rig.loop;
+  HttpClient& loop_http = rig.loop_http;
   std::string err;
-  ASSERT_TRUE(loop_http.Attach(loop.context.get(), &err)) << err;
-  TokenProvider p(Options(server, path), &http);
-  ASSERT_TRUE(p.Resolve(false, &err));
-  ASSERT_EQ(p.Start(300, false, &err), AuthFailure::kNone);
   int changed = 0, failed = 0;
   p.Watch(
-      loop.context.get(), &loop_http, [&] { ++changed; },
+      loop.context.get(), &rig.loop_http, [&] { ++changed; },
       [&](AuthFailure, const std::string&) { ++failed; });
   loop.RunUntil([&] { return server.requests().size() == 1 && loop_http.InFlight() == 0; });
   ASSERT_EQ(server.requests().size(), 1u);
@@ -215,7 +212,7 @@ TEST_F(TokenProviderTest, WatchValidatesAtOnceAndRefreshesAfterA401) {
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(p.access_token(), "acc-1");
   StoredToken stored;
-  ASSERT_TRUE(ReadTokenFile(path, &stored, &err));
+  ASSERT_TRUE(ReadTokenFile(rig.path, &stored, &err));
   EXPECT_EQ(stored.refresh_token, "ref-1");
   auto reqs = server.requests();
   ASSERT_EQ(reqs.size(), 3u);
@@ -224,21 +221,14 @@ TEST_F(TokenProviderTest, WatchValidatesAtOnceAndRefreshesAfterA401) {
 }
 
 TEST_F(TokenProviderTest, WatchReportsARefusedRefreshToken) {
-  ScriptedServer server(
-      {{Invalid()}, {Reply(400, "{\"status\":400,\"message\":\"Invalid refresh token\"}")}});
-  std::string path = Seed(3600);
-  HttpClient http(Fast());
-  LoopContext loop;
-  HttpClient loop_http(Fast());
-  std::string err;
-  ASSERT_TRUE(loop_http.Attach(loop.context.get(), &err)) << err;
-  TokenProvider p(Options(server, path), &http);
-  ASSERT_TRUE(p.Resolve(false, &err));
-  ASSERT_EQ(p.Start(300, false, &err), AuthFailure::kNone);
+  WatchRig rig(
+      this, {{Invalid()}, {Reply(400, "{\"status\":400,\"message\":\"Invalid refresh token\"}")}});
+  TokenProvider& p = *rig.provider;
+  TestLoop& loop = rig.loop;
   AuthFailure got = AuthFailure::kNone;
   std::string why;
   p.Watch(
-      loop.context.get(), &loop_http, [] {},
+      loop.context.get(), &rig.loop_http, [] {},
       [&](AuthFailure f, const std::string& e) {
         got = f;
         why = e;
