@@ -91,7 +91,7 @@ mode_of() { stat -c %a "$1"; }
 
 @test "login: the device code flow stores the token 0600 in a 0700 store and prints no token" {
   start_fake --pending 2
-  run --separate-stderr ta login --client-id "$CID" --for chat
+  run --separate-stderr ta login --client-id "$CID" --for chat -v
   assert_success
   [[ "$stderr" == *"open https://www.twitch.tv/activate?public=true&device-code=ABCD-EFGH and enter the code ABCD-EFGH"* ]]
   assert_output --regexp '^\{"kind":"user","login":"streamer","user_id":"141981764","client_id":"cid0123456789","scopes":\["chat:read"\],"expires_at":"[0-9T:.Z-]+","file":".*/twitch-servitor/streamer.json"\}$'
@@ -167,7 +167,7 @@ mode_of() { stat -c %a "$1"; }
 @test "token: one that expires within 5 minutes is refreshed; the rotated refresh token is stored" {
   start_fake --refresh-token refseedrot0001
   seed streamer accseedrot0001 refseedrot0001 120
-  run --separate-stderr ta token --login streamer
+  run --separate-stderr ta token --login streamer -v
   assert_success
   new=$output
   [[ "$new" == acc* ]]
