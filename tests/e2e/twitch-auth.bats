@@ -317,7 +317,7 @@ mode_of() { stat -c %a "$1"; }
   assert_output 2
 }
 
-@test "TLS is verified: without --cacert the fake's certificate is refused (exit 1)" {
+@test "TLS is verified: without --cacert the fake's certificate is refused (exit 1), with --insecure not" {
   start_fake --access-token accseedtls0001
   printf 'accseedtls0001\n' >> "$SECRETS"
   TWITCH_TOKEN=accseedtls0001 run "$BIN/twitch-auth" validate --auth-url "$AUTH"
@@ -327,4 +327,7 @@ mode_of() { stat -c %a "$1"; }
   assert_output --regexp "certificate|SSL"
   run grep -c validate "$FLOG"
   assert_output 0
+  TWITCH_TOKEN=accseedtls0001 run "$BIN/twitch-auth" validate --auth-url "$AUTH" --insecure -q
+  printf '%s\n' "$output" >> "$LOGS"
+  assert_success
 }
