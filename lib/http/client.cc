@@ -81,6 +81,19 @@ bool FatalCode(CURLcode c) {
   }
 }
 
+// A header's whole number (digits only); -1 when it is none.
+long long HeaderNumber(const std::string& v) {
+  if (v.empty() || !std::all_of(v.begin(), v.end(), [](char c) { return isdigit(c) != 0; })) {
+    return -1;
+  }
+  return v.size() > 12 ? 999999999999LL : std::stoll(v);
+}
+
+// |seconds| from now as a wait in milliseconds, 0 to a day.
+long WaitMs(long long seconds) {
+  return static_cast<long>(std::clamp(seconds, 0LL, 86400LL) * 1000);
+}
+
 bool Idempotent(const std::string& method) { return method != "POST" && method != "PATCH"; }
 
 }  // namespace
@@ -266,12 +279,14 @@ bool HttpClient::ShouldRetry(HttpTransfer* t, CURLcode code) {
     r.error =
         what + ": HTTP " + std::to_string(r.status) + (r.message.empty() ? "" : ": ") + r.message;
     if (r.status == 429) {
+      // Ratelimit-Reset: when the bucket is full again (Unix seconds); Retry-After: seconds.
       long wait = -1;
-      std::string reset = r.Header("ratelimit-reset"), after = r.Header("retry-after");
-      if (!reset.empty() && isdigit(static_cast<unsigned char>(reset[0]))) {
-        wait = std::max(0L, static_cast<long>((std::stoll(reset) - WallSeconds()) * 1000));
-      } else if (!after.empty() && isdigit(static_cast<unsigned char>(after[0]))) {
-        wait = std::stol(after) * 1000;
+      long long reset = HeaderNumber(r.Header("ratelimit-reset"));
+      long long after = HeaderNumber(r.Header("retry-after"));
+      if (reset >= 0) {
+        wait = WaitMs(reset - WallSeconds());
+      } else if (after >= 0) {
+        wait = WaitMs(after);
       }
       if (wait > opts_.max_retry_wait_ms) {
         r.error += " (rate limited for " + std::to_string((wait + 999) / 1000) + " s more)";

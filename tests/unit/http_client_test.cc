@@ -129,13 +129,15 @@ TEST(HttpClientTest, RetriesAreBounded) {
   EXPECT_EQ(server.requests().size(), 3u);
 }
 
-// A GET answered 429 with Ratelimit-Reset |reset_in_s| seconds from now, then 200; |elapsed_ms|
-// is how long Perform() took.
-HttpResponse AfterTooManyRequests(int reset_in_s, long* elapsed_ms) {
-  std::string reset = std::to_string(time(nullptr) + reset_in_s);
+// Ratelimit-Reset |in_s| seconds from now.
+std::string ResetIn(long long in_s) {
+  return "Ratelimit-Reset: " + std::to_string(time(nullptr) + in_s) + "\r\n";
+}
+
+// A GET answered 429 with |header|, then 200; |elapsed_ms| is how long Perform() took.
+HttpResponse AfterTooManyRequests(const std::string& header, long* elapsed_ms) {
   ScriptedServer server(
-      {{Reply(429, "{\"message\":\"Too Many Requests\"}", "Ratelimit-Reset: " + reset + "\r\n")},
-       {Reply(200, "{}")}});
+      {{Reply(429, "{\"message\":\"Too Many Requests\"}", header)}, {Reply(200, "{}")}});
   HttpClient client(FastOptions());
   HttpRequest req;
   req.url = server.url();
@@ -147,7 +149,7 @@ HttpResponse AfterTooManyRequests(int reset_in_s, long* elapsed_ms) {
 
 TEST(HttpClientTest, TooManyRequestsWaitsForRatelimitReset) {
   long elapsed;
-  HttpResponse r = AfterTooManyRequests(2, &elapsed);
+  HttpResponse r = AfterTooManyRequests(ResetIn(2), &elapsed);
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.attempts, 2);
   // The reset is a whole second on the wall clock: at least one second away from now.
@@ -156,11 +158,22 @@ TEST(HttpClientTest, TooManyRequestsWaitsForRatelimitReset) {
 
 TEST(HttpClientTest, TooManyRequestsFailsWhenTheResetIsTooFar) {
   long elapsed;
-  HttpResponse r = AfterTooManyRequests(600, &elapsed);
+  HttpResponse r = AfterTooManyRequests(ResetIn(600), &elapsed);
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.attempts, 1);
-  EXPECT_NE(r.error.find("rate limited for"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("rate limited for 6"), std::string::npos) << r.error;
   EXPECT_LT(elapsed, 1000);
+  r = AfterTooManyRequests("Ratelimit-Reset: 99999999999999999999999\r\n", &elapsed);
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_NE(r.error.find("rate limited for 86400 s more"), std::string::npos) << r.error;
+}
+
+TEST(HttpClientTest, TooManyRequestsHonoursRetryAfter) {
+  long elapsed;
+  HttpResponse r = AfterTooManyRequests("Retry-After: 1\r\n", &elapsed);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_GE(elapsed, 1000);
 }
 
 TEST(HttpClientTest, TimeoutIsANetworkFailureAfterRetries) {
