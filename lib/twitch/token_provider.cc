@@ -276,8 +276,8 @@ AuthFailure TokenProvider::RefreshLocked(bool forced, int64_t min_valid_s, std::
 
 AuthFailure TokenProvider::RenewApp(std::string* err) {
   if (client_secret_.empty()) {
-    *err = Describe() + ": the app token expired; run twitch-auth app again";
-    return AuthFailure::kCredentials;
+    *err = Describe() + ": the app token expires; run twitch-auth app again (or give the secret)";
+    return AuthFailure::kFatal;
   }
   TokenFileLock lock;
   if (!lock.Lock(path_, err)) return AuthFailure::kFatal;

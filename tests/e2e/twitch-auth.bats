@@ -300,6 +300,25 @@ mode_of() { stat -c %a "$1"; }
   assert_output --partial "HTTP 403: invalid client secret"
 }
 
+@test "token --app: an app token that expires is renewed with the secret, and without it exit 1" {
+  start_fake --expires-in 120
+  printf '%s\n' "$CSECRET" > "$BATS_TEST_TMPDIR/secret"
+  run ta app --client-id "$CID" --client-secret-file "$BATS_TEST_TMPDIR/secret"
+  assert_success
+  first=$(grep -o '"access_token":"[^"]*"' "$STORE/app-$CID.json")
+  run ta token --app --client-id "$CID"
+  assert_failure 1
+  assert_output --partial "the app token expires; run twitch-auth app again"
+  run --separate-stderr ta token --app --client-id "$CID" --client-secret-file "$BATS_TEST_TMPDIR/secret"
+  assert_success
+  assert_output --regexp '^app[0-9a-f]{24}$'
+  [ "\"access_token\":\"$output\"" != "$first" ]
+  run grep -c "\"access_token\":\"$output\"" "$STORE/app-$CID.json"
+  assert_output 1
+  run grep -c 'client_credentials -> 200' "$FLOG"
+  assert_output 2
+}
+
 @test "HTTP: a 429 waits for Ratelimit-Reset, a 500 is tried again, both then succeed" {
   start_fake --access-token accseedretry0001 --rate-limit-first 1
   printf 'accseedretry0001\n' >> "$SECRETS"
