@@ -415,7 +415,7 @@ int HttpClient::TimerCallback(CURLM*, long timeout_ms, void* userp) noexcept {
 
 void HttpClient::OnTimer(lws_sorted_usec_list_t* sul) noexcept {
   GuardCallback([sul] {
-    reinterpret_cast<LoopTimerSlot*>(sul)->owner->Action(CURL_SOCKET_TIMEOUT, 0);
+    LoopTimer<HttpClient>::OwnerOf(sul)->Action(CURL_SOCKET_TIMEOUT, 0);
     return 0;
   });
 }

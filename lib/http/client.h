@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "ws/loop.h"
 
 /// How the client connects and retries.
 struct HttpClientOptions {
@@ -132,10 +133,7 @@ class HttpClient {
   CURLM* loop_ = nullptr;      // Start()'s transfers, once attached
   struct lws_context* context_ = nullptr;
   struct lws_vhost* vhost_ = nullptr;
-  struct LoopTimerSlot {
-    lws_sorted_usec_list_t sul;
-    HttpClient* owner;
-  } timer_{};
+  LoopTimer<HttpClient> timer_{};                         // curl's one timeout
   std::vector<std::unique_ptr<HttpTransfer>> transfers_;  // Start()'s, in flight
   std::vector<std::unique_ptr<HttpSocketWatch>> watches_;
 };

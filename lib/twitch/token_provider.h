@@ -77,7 +77,8 @@ class TokenProvider {
   /// Validates every hour and refreshes before expiry (a few minutes ahead) on |context|'s loop,
   /// through |loop_http| (attached to that loop). |on_changed| runs after the token was replaced;
   /// |on_failed| when it is no longer usable (the command should stop: exit with
-  /// AuthExitStatus()). Call after Start().
+  /// AuthExitStatus()). Call after Start(). The provider must outlive |loop_http|'s requests:
+  /// destroy |loop_http| first.
   void Watch(struct lws_context* context, HttpClient* loop_http, std::function<void()> on_changed,
              std::function<void(AuthFailure, const std::string&)> on_failed);
 
