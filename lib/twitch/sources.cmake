@@ -1,5 +1,5 @@
-list(APPEND SERVITOR_SOURCES lib/twitch/trigger.cc)
 list(APPEND SERVITOR_SOURCES
+  lib/twitch/auth_commands.cc
   lib/twitch/eventsub_dedup.cc
   lib/twitch/eventsub_events.cc
   lib/twitch/eventsub_message.cc
@@ -7,5 +7,10 @@ list(APPEND SERVITOR_SOURCES
   lib/twitch/irc_events.cc
   lib/twitch/irc_message.cc
   lib/twitch/irc_output.cc
+  lib/twitch/oauth.cc
+  lib/twitch/pubsub_events.cc
+  lib/twitch/pubsub_protocol.cc
+  lib/twitch/token_provider.cc
+  lib/twitch/token_store.cc
+  lib/twitch/trigger.cc
 )
-list(APPEND SERVITOR_SOURCES lib/twitch/pubsub_events.cc lib/twitch/pubsub_protocol.cc)

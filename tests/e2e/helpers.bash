@@ -39,3 +39,16 @@ wait_pid() {
 # test instead of hanging the suite. A script on PATH, not a function, so that `timeout ... &`
 # leaves the timeout process itself in $!.
 PATH=$BATS_TEST_DIRNAME/bin:$PATH
+
+# make_test_ca DIR: a test CA (DIR/ca.pem) and a server certificate it signed for localhost and
+# 127.0.0.1 (DIR/server.pem, DIR/server.key), for fakes that speak TLS.
+make_test_ca() {
+  local d=$1
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 \
+    -subj "/CN=twitch-servitor test CA" 2>/dev/null || return 1
+  openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
+    -subj "/CN=localhost" 2>/dev/null || return 1
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$d/ext.cnf"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -out "$d/server.pem" -days 2 -extfile "$d/ext.cnf" 2>/dev/null
+}
