@@ -1,5 +1,10 @@
 # Shared by every Bats file: where the commands are, and small helpers. Load with `load helpers`.
 
+# bats-assert's assertions (assert_success, assert_failure N, assert_output, refute_output, ...):
+# unlike `a && b` or `! cmd` on a line that is not a test's last, each fails the test.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
 BIN=${SERVITOR_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
 ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 DATA=$ROOT/tests/data
