@@ -348,8 +348,7 @@ AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& o
   amqp_table_entry_t capabilities[] = {
       {amqp_cstring_bytes("connection.blocked"), {AMQP_FIELD_KIND_BOOLEAN, {.boolean = 1}}}};
   amqp_table_entry_t properties[] = {
-      {amqp_cstring_bytes("capabilities"),
-       {AMQP_FIELD_KIND_TABLE, {.table = {1, capabilities}}}},
+      {amqp_cstring_bytes("capabilities"), {AMQP_FIELD_KIND_TABLE, {.table = {1, capabilities}}}},
       {amqp_cstring_bytes("connection_name"),
        {AMQP_FIELD_KIND_UTF8, {.bytes = amqp_cstring_bytes(LogProgram())}}}};
   amqp_table_t client_properties = {2, properties};
