@@ -26,6 +26,17 @@ wait_for_line() {
   grep -qE "$re" "$f" 2>/dev/null
 }
 
+# wait_until SECONDS COMMAND...: waits until COMMAND succeeds; fails if it does not in SECONDS.
+wait_until() {
+  local n=$(( $1 * 20 ))
+  shift
+  until "$@"; do
+    [ $n -gt 0 ] || return 1
+    sleep 0.05
+    n=$((n - 1))
+  done
+}
+
 # listen_port LOGFILE: the port a command logged as "listening on HOST:PORT".
 listen_port() {
   wait_for_line "$1" 'listening on [^ ]+:[0-9]+' 10 || return 1

@@ -71,6 +71,13 @@ start_stalled_irc() {
 
 resume_reader() { touch "$GO"; }
 
+# pings_after REGEX: how many PINGs twitch-irc sent the fake after FLOG's first line matching REGEX.
+pings_after() { sed -n "/$1/,\$p" "$FLOG" | grep -c '^1> PING' || true; }
+# unanswered_pings: how many of the fake's stall PINGs twitch-irc has not answered (yet).
+unanswered_pings() { echo $(( $(grep -c '^1! sent PING' "$FLOG") - $(grep -c '^1> PONG' "$FLOG") )); }
+# unread_bytes: what waits in the kernel for twitch-irc to read from the fake.
+unread_bytes() { ss -tnH state established "( dport = :$PORT )" | awk '{n += $1} END {print n + 0}'; }
+
 # received_raids: how many raid lines twitch-irc has read from the fake (it logs them with -v).
 received_raids() { grep -c '^twitch-irc: debug: < .*msg-id=raid' "$ERR" || true; }
 
@@ -379,7 +386,8 @@ stop_irc() {
   start_fake stall --events 1000 --pong-deadline 1.5
   start_stalled_irc -v --ping-interval 1 --pong-timeout 2 maplecrate
   wait_for_line "$FLOG" '^1! sent all' 15
-  sleep 2.5  # longer than --pong-timeout, the reader still stalled
+  # Three of our PINGs answered since: longer than --pong-timeout, the reader still stalled.
+  wait_until 15 eval '[ "$(pings_after "^1! sent all")" -ge 3 ]'
   # The stall was real: nothing has reached the reader, far more than a pipe buffer is waiting.
   [ ! -s "$OUT" ]
   [ "$(received_raids)" -eq 1000 ]
@@ -404,7 +412,8 @@ stop_irc() {
   start_stalled_irc -v --max-buffer 4096 --ping-interval 1 --pong-timeout 2 maplecrate
   wait_for_line "$ERR" 'reading paused' 15
   wait_for_line "$FLOG" '^1! sent all' 15
-  sleep 2.5  # longer than --pong-timeout
+  # Six of Twitch's PINGs, 0.4 s apart, unanswered: paused for longer than --pong-timeout.
+  wait_until 15 eval '[ "$(unanswered_pings)" -ge 6 ]'
   # Stopped reading: a pipe buffer and a little more was read, the rest waits at the server.
   [ ! -s "$OUT" ]
   local read_during
@@ -432,7 +441,7 @@ stop_irc() {
   kill -TERM "$IRC_PID"
   # It waits for the reader, having left Twitch.
   wait_for_line "$FLOG" '^1! closed' 5
-  sleep 0.5
+  wait_for_line "$ERR" 'writing the [0-9]* bytes left' 5
   kill -0 "$IRC_PID"
   [ ! -s "$OUT" ]
   resume_reader
@@ -484,7 +493,9 @@ stop_irc() {
   start_fake stall --events 2000 --frame-lines 400 --frame-gap 0.1
   start_stalled_irc -v --max-buffer 4096 maplecrate
   wait_for_line "$ERR" 'reading paused' 15
-  sleep 1
+  # Twitch sent everything, and some of it waits unread: reading has stopped.
+  wait_for_line "$FLOG" '^1! sent all' 15
+  wait_until 10 eval '[ "$(unread_bytes)" -gt 0 ]'
   [ ! -s "$OUT" ]
   local read_during
   read_during=$(received_raids)

@@ -501,7 +501,9 @@ end_relay() {
   start_stalled_relay 10
   # 3 x 3000 lines of 80 bytes: 720 KB, far more than a pipe holds (64 KiB).
   relay_senders 3 3000
-  sleep 2  # not a timing assertion: lets ws-serve take in what the senders sent
+  # The senders end once all they sent is taken in (ws-serve answers their close after it).
+  local p
+  for p in "${SENDERS[@]}"; do wait_pid "$p" 20; done
   broadcast_during_stall
   end_relay 3 3000
 }
