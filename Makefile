@@ -1,5 +1,5 @@
 # twitch-servitor: `make` builds every command into build/bin; `make check` installs what is
-# missing, builds, and runs every unit and end-to-end test. See README.md.
+# missing, builds, runs the static checks (lint) and every unit and end-to-end test. See README.md.
 
 PREFIX   ?= /usr/local
 SANITIZE ?=
@@ -11,7 +11,7 @@ BUILD    ?= build-sanitize
 endif
 CMAKE_FLAGS = -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSANITIZE=$(SANITIZE)
 
-.PHONY: all deps configure check unit e2e install clean format
+.PHONY: all deps configure check lint lint-bats format-check tidy unit e2e install clean format
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -26,7 +26,19 @@ deps:
 
 check: deps
 	$(MAKE) all
-	$(MAKE) -k unit e2e
+	$(MAKE) -k lint unit e2e
+
+# The static checks: Bats lines that cannot fail a test, the format, clang-tidy.
+lint: lint-bats format-check tidy
+
+lint-bats:
+	tests/lint-bats tests/e2e/*.bats
+
+format-check:
+	clang-format --dry-run -Werror $$(find cmd lib -name '*.cc' -o -name '*.h' | sort)
+
+tidy: configure
+	scripts/tidy $(BUILD) $(JOBS)
 
 unit:
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -22,35 +22,35 @@ int Run(const Options& opts) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Publish NDJSON lines from stdin to a RabbitMQ exchange, with publisher confirms."};
+  CLI::App app{"Publish NDJSON lines from stdin to a RabbitMQ exchange, with publisher confirms"};
   SetupApp(app, "amqp-pub");
   Options opts;
   AddLogOptions(app, &opts.log);
   AddAmqpConnectOptions(app, &opts.conn);
-  app.add_option("-e,--exchange", opts.pub.exchange, "exchange to publish to (\"\": the default)")
+  app.add_option("-e,--exchange", opts.pub.exchange, "Exchange to publish to (\"\": the default)")
       ->capture_default_str();
-  app.add_option("--exchange-type", opts.pub.exchange_type, "type the exchange is declared with")
+  app.add_option("--exchange-type", opts.pub.exchange_type, "Type the exchange is declared with")
       ->capture_default_str();
-  app.add_flag("--passive", opts.pub.passive, "do not declare the exchange, only check it exists");
+  app.add_flag("--passive", opts.pub.passive, "Do not declare the exchange, only check it exists");
   app.add_option("-k,--routing-key", opts.pub.routing_key,
-                 "routing key template: text with {json.path} fields, missing ones give _")
+                 "Routing key template: text with {json.path} fields, missing ones give _")
       ->capture_default_str();
-  app.add_option("-H,--header", opts.pub.headers, "add header K whose value is TEMPLATE")
+  app.add_option("-H,--header", opts.pub.headers, "Add header K whose value is TEMPLATE")
       ->type_name("K=TEMPLATE");
   app.add_flag("--mandatory", opts.pub.mandatory,
-               "ask the broker to return unroutable messages (reported, exit status 1)");
+               "Ask the broker to return unroutable messages (reported, exit status 1)");
   app.add_flag("--no-confirm", opts.no_confirm,
-               "publish without confirms (at most once: lines in flight may be lost)");
-  app.add_flag("--transient", opts.pub.transient, "publish with delivery mode 1, not persistent");
+               "Publish without confirms (at most once: lines in flight may be lost)");
+  app.add_flag("--transient", opts.pub.transient, "Publish with delivery mode 1, not persistent");
   app.add_option("--max-inflight", opts.pub.max_inflight,
-                 "most messages published but not yet confirmed")
+                 "Most messages published but not yet confirmed")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   app.add_option("--max-inflight-bytes", opts.pub.max_inflight_bytes,
-                 "most bytes of lines published but not yet confirmed")
+                 "Most bytes of lines published but not yet confirmed")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--max-line", opts.pub.max_line, "longest line in bytes; longer lines are skipped")
+  app.add_option("--max-line", opts.pub.max_line, "Longest line in bytes; longer lines are skipped")
       ->check(CLI::Range(1, 1 << 30))
       ->capture_default_str();
   int status = ParseCommandLine(app, argc, argv);

@@ -17,18 +17,18 @@ int Run(const Options& opts) { return RunSubscriber(opts.conn, opts.sub); }
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Consume RabbitMQ messages and write each body as one line on stdout."};
+  CLI::App app{"Consume RabbitMQ messages and write each body as one line on stdout"};
   SetupApp(app, "amqp-sub");
   Options opts;
   AddLogOptions(app, &opts.log);
   AddAmqpConnectOptions(app, &opts.conn);
   app.add_option("-Q,--queue", opts.sub.queue,
-                 "queue to consume (declared durable); none: an exclusive server-named queue");
-  app.add_option("--queue-type", opts.sub.queue_type, "type of a declared queue")
+                 "Queue to consume (declared durable); none: an exclusive server-named queue");
+  app.add_option("--queue-type", opts.sub.queue_type, "Type of a declared queue")
       ->check(CLI::IsMember({"classic", "quorum", "stream"}))
       ->capture_default_str();
   app.add_option("--stream-offset", opts.sub.stream_offset,
-                 "where to start consuming a stream: first, last, next or an offset")
+                 "Where to start consuming a stream: first, last, next or an offset")
       ->type_name("first|last|next|N")
       ->check(CLI::Validator(
           [](std::string& v) {
@@ -36,23 +36,23 @@ int main(int argc, char** argv) {
           },
           ""));
   app.add_option("--queue-arg", opts.sub.queue_args,
-                 "queue argument, e.g. x-message-ttl=60000 (integers, true/false, strings)")
+                 "Queue argument, e.g. x-message-ttl=60000 (integers, true/false, strings)")
       ->type_name("K=V");
   app.add_flag("--passive", opts.sub.passive,
-               "do not declare the exchange and queue, only check they exist");
-  app.add_option("-e,--exchange", opts.sub.exchange, "exchange to bind to (\"\": bind nothing)")
+               "Do not declare the exchange and queue, only check they exist");
+  app.add_option("-e,--exchange", opts.sub.exchange, "Exchange to bind to (\"\": bind nothing)")
       ->capture_default_str();
-  app.add_option("--exchange-type", opts.sub.exchange_type, "type the exchange is declared with")
+  app.add_option("--exchange-type", opts.sub.exchange_type, "Type the exchange is declared with")
       ->capture_default_str();
-  app.add_option("-b,--binding-key", opts.sub.binding_keys, "binding key (repeatable)")
+  app.add_option("-b,--binding-key", opts.sub.binding_keys, "Binding key (repeatable)")
       ->capture_default_str();
-  app.add_option("--prefetch", opts.sub.prefetch, "most unacknowledged messages in flight")
+  app.add_option("--prefetch", opts.sub.prefetch, "Most unacknowledged messages in flight")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
-  app.add_option("-c,--count", opts.sub.count, "exit after writing N lines")
+  app.add_option("-c,--count", opts.sub.count, "Exit after writing N lines")
       ->check(CLI::Range(0LL, 1LL << 62));
   app.add_flag("--envelope", opts.sub.envelope,
-               "write {exchange, routing_key, delivery_tag, redelivered, headers, body}");
+               "Write {exchange, routing_key, delivery_tag, redelivered, headers, body}");
   int status = ParseCommandLine(app, argc, argv);
   if (status >= 0) return status;
   return Run(opts);

@@ -83,11 +83,11 @@ int main(int argc, char** argv) {
   app.add_flag("--raw", o.map.raw, "Attach the parsed IRC line to each event as \"raw\"");
   app.add_option("--url", o.url, "Twitch IRC WebSocket URL")->type_name("URL");
   app.add_option("--token-file", o.token_file,
-                 "Read the OAuth token from FILE (TWITCH_TOKEN wins); default: anonymous")
+                 "Read the OAuth token from FILE (it wins over TWITCH_TOKEN); default: anonymous")
       ->type_name("FILE");
   app.add_option("--nick", o.nick, "Login of the token's owner (default: justinfan<digits>)")
       ->type_name("LOGIN");
-  app.add_option("--ping-interval", o.ping_interval, "Send a PING after SECONDS of silence")
+  app.add_option("--ping-interval", o.ping_interval, "Send a PING every SECONDS")
       ->type_name("SECONDS")
       ->check(CLI::Range(1, 3600));
   app.add_option("--pong-timeout", o.pong_timeout, "Reconnect when no PONG came within SECONDS")

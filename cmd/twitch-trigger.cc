@@ -103,7 +103,7 @@ int Run(const Options& opts) {
 int main(int argc, char** argv) {
   CLI::App app;
   SetupApp(app, "twitch-trigger");
-  app.description("Print sample schema-v1 events (source \"trigger\") for testing overlays.");
+  app.description("Print sample schema-v1 events (source \"trigger\") for testing overlays");
   Options opts;
   app.add_option("TYPE", opts.spec.type,
                  "Event type (see twitch-events(7)); with --random, only it");

@@ -41,7 +41,8 @@ class ConfirmWindow {
   bool full() const { return entries_.size() >= capacity_ || bytes_ >= capacity_bytes_; }
   bool empty() const { return entries_.empty(); }
   size_t size() const { return entries_.size(); }
-  /// OutgoingMessage::bytes() of the messages held (settled ones included until the oldest is settled).
+  /// OutgoingMessage::bytes() of the messages held (settled ones included until the oldest is
+  /// settled).
   size_t bytes() const { return bytes_; }
 
   /// Records |msg| as published with delivery tag |tag|: tags must increase by one per call

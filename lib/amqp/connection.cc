@@ -192,18 +192,18 @@ std::string CheckKeyOption(const std::string& key_file, const CLI::Option* cert_
 
 void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts) {
   app.add_option("--url", opts->url,
-                 "broker URL amqp[s]://user:password@host:port/vhost (or AMQP_URL)")
+                 "Broker URL amqp[s]://user:password@host:port/vhost (or AMQP_URL)")
       ->envname("AMQP_URL")
       ->capture_default_str();
-  app.add_option("--heartbeat", opts->heartbeat, "heartbeat interval in seconds, 0 disables")
+  app.add_option("--heartbeat", opts->heartbeat, "Heartbeat interval in seconds, 0 disables")
       ->check(CLI::Range(0, 3600))
       ->capture_default_str();
   app.add_option("--retry-for", opts->retry_for,
-                 "give up after SECONDS of failed connecting (0: keep trying)")
+                 "Give up after SECONDS of failed connecting (0: keep trying)")
       ->check(CLI::Range(0.0, 1e9))
       ->capture_default_str();
   app.add_option("--connect-timeout", opts->connect_timeout,
-                 "seconds allowed for connecting and logging in")
+                 "Seconds allowed for connecting and logging in")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
   AddTlsClientOptions(app, &opts->tls, /*client_cert=*/true);
@@ -348,8 +348,7 @@ AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& o
   amqp_table_entry_t capabilities[] = {
       {amqp_cstring_bytes("connection.blocked"), {AMQP_FIELD_KIND_BOOLEAN, {.boolean = 1}}}};
   amqp_table_entry_t properties[] = {
-      {amqp_cstring_bytes("capabilities"),
-       {AMQP_FIELD_KIND_TABLE, {.table = {1, capabilities}}}},
+      {amqp_cstring_bytes("capabilities"), {AMQP_FIELD_KIND_TABLE, {.table = {1, capabilities}}}},
       {amqp_cstring_bytes("connection_name"),
        {AMQP_FIELD_KIND_UTF8, {.bytes = amqp_cstring_bytes(LogProgram())}}}};
   amqp_table_t client_properties = {2, properties};

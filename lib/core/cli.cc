@@ -26,7 +26,8 @@ void SetupApp(CLI::App& app, const char* program) {
 }
 
 void AddLogOptions(CLI::App& app, LogOptions* opts) {
-  app.add_flag("-v,--verbose", opts->verbose, "More diagnostics on stderr (debug)")->group("Logging");
+  app.add_flag("-v,--verbose", opts->verbose, "More diagnostics on stderr (debug)")
+      ->group("Logging");
   app.add_flag("-q,--quiet", opts->quiet, "Only errors on stderr")->group("Logging");
   g_log_options = opts;
 }

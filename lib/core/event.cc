@@ -168,8 +168,9 @@ bool CheckTypeKeys(const std::string& type, const json_t* e, std::string* err) {
            CheckEnum(e, "tier", true, {"prime", "1000", "2000", "3000"}, err) &&
            CheckInt(e, "total", false, 0, err) && CheckString(e, "group", false, err);
   }
-  if (type == "cheer")
+  if (type == "cheer") {
     return CheckInt(e, "bits", true, 1, err) && CheckString(e, "message", false, err);
+  }
   if (type == "raid") return CheckInt(e, "viewers", true, 0, err);
   if (type == "redemption") {
     const json_t* reward = json_object_get(e, "reward");
@@ -203,8 +204,9 @@ bool CheckTypeKeys(const std::string& type, const json_t* e, std::string* err) {
   if (type == "gap") {
     return CheckTimestamp(e, "from", true, err) && CheckTimestamp(e, "to", true, err);
   }
-  if (type == "notice")
+  if (type == "notice") {
     return CheckString(e, "kind", true, err) && CheckString(e, "system", false, err);
+  }
   return Fail(err, "type", "unknown");
 }
 

@@ -7,8 +7,8 @@ JsonPtr JsonParse(std::string_view text, std::string* err) {
   json_error_t error;
   json_t* j = json_loadb(text.data(), text.size(), JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
   if (!j) {
-    *err = "line " + std::to_string(error.line) + " column " + std::to_string(error.column) +
-           ": " + error.text;
+    *err = "line " + std::to_string(error.line) + " column " + std::to_string(error.column) + ": " +
+           error.text;
   }
   return JsonOwn(j);
 }

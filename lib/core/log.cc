@@ -92,12 +92,12 @@ void Log(LogLevel level, const char* fmt, ...) {
   va_end(ap);
 }
 
-#define DEFINE_LOG_FN(name, level)   \
-  void name(const char* fmt, ...) {  \
-    va_list ap;                      \
-    va_start(ap, fmt);               \
-    Emit(level, fmt, ap);            \
-    va_end(ap);                      \
+#define DEFINE_LOG_FN(name, level)  \
+  void name(const char* fmt, ...) { \
+    va_list ap;                     \
+    va_start(ap, fmt);              \
+    Emit(level, fmt, ap);           \
+    va_end(ap);                     \
   }
 DEFINE_LOG_FN(LogError, LogLevel::kError)
 DEFINE_LOG_FN(LogWarning, LogLevel::kWarning)

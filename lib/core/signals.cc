@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cstdint>
-
 #include <cstring>
 
 namespace {

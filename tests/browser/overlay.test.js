@@ -98,7 +98,10 @@ test('an event that arrives twice is shown once', {timeout: 30000}, async () => 
   const c = h.event('follow', 'Alice');  // same content, another id: a new follow
   s.send([a, a, b, a, c, b]);
   await h.waitForAlerts(page, 3);
-  await h.sleep(600);  // time enough for a fourth alert, had there been one
+  // All six taken in, none waiting, none on screen: no fourth alert can come.
+  await page.waitForFunction(
+      () => window.__overlay.counts.received === 6 && window.__overlay.waiting === 0 &&
+          document.querySelector('.alert') === null);
   const alerts = h.alertsOf(await page.evaluate(() => window.__record));
   assert.deepEqual(alerts.map((x) => x.id), [a.id, b.id, c.id]);
   assert.equal(await page.evaluate(() => window.__overlay.counts.duplicates), 3);
@@ -111,7 +114,9 @@ test('markup in a username or message stays text', {timeout: 30000}, async () =>
   const message = '<script>window.__pwned=2</script><i>hi</i>';
   s.send(h.event('cheer', name, {bits: 100, message}));
   await page.waitForSelector('.alert .alert__title');
-  await h.sleep(200);
+  await page.waitForFunction(  // the entry animation over
+      () => document.getAnimations().every(
+          (a) => a.playState !== 'running' || a.effect.getComputedTiming().iterations === Infinity));
   await page.screenshot({path: h.screenshotPath('markup-stays-text.png')});
   assert.equal(await page.textContent('.alert__title'), `${name} cheered 100 bits!`);
   assert.equal(await page.textContent('.alert__message'), message);
@@ -140,7 +145,7 @@ test(
         gift('Hank', 'S1', 'B'),
         gift('Hank', 'S2', 'B'),
       ]);
-      await h.sleep(200);
+      await page.waitForFunction(() => window.__overlay.counts.received === 5);
       s.send([
         h.event('giftbomb', 'Hank', {count: 2, tier: '2000', group: 'B'}),
         gift('Gina', 'R3', 'A'),

@@ -24,6 +24,8 @@ writer() {
   "$PY" -c '
 import os, sys
 n = int(sys.argv[1])
+with open("writer.pid", "w") as f:
+    f.write(str(os.getpid()))
 for i in range(1, n + 1):
     line = b"{\"type\":\"chat\",\"n\":%d,\"pad\":\"" % i
     line += b"x" * (1023 - len(line) - 2) + b"\"}\n"
@@ -34,6 +36,28 @@ for i in range(1, n + 1):
             f.write(str(i))
         os.replace("written.tmp", "written")
 ' "$LINES"
+}
+
+# pipe_reader PID NAME: the process called NAME that reads what PID writes to its stdout.
+pipe_reader() {
+  local pipe f
+  pipe=$(readlink "/proc/$1/fd/1") || return 1
+  for f in /proc/[0-9]*/fd/0; do
+    f=${f#/proc/}
+    f=${f%%/*}
+    if [ "$(readlink "/proc/$f/fd/0" 2>/dev/null)" = "$pipe" ] &&
+       [ "$(cat "/proc/$f/comm" 2>/dev/null)" = "$2" ]; then
+      echo "$f"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# stdin_stalled WRITER READER: WRITER waits for room in a full pipe while READER waits in poll(2)
+# (READER is not reading: with the pipe full, a poll for it would return at once).
+stdin_stalled() {
+  [[ "$(cat "/proc/$1/wchan")" == *pipe_write* ]] && [[ "$(cat "/proc/$2/wchan")" == *poll* ]]
 }
 
 # alarm_on: a memory alarm on the node, waited for.
@@ -56,7 +80,12 @@ blocked_publish() {
   { writer | timeout 60 "$BIN/amqp-pub" -e '' -k "$T" "$@" 2>err; echo $? >status; } &
   local pid=$!
   wait_for_line err 'blocked publishing' 20
-  sleep 2 # time enough to read far more, were the window not full
+  wait_for_file writer.pid 10
+  local writer pub
+  writer=$(cat writer.pid)
+  pub=$(pipe_reader "$writer" amqp-pub)
+  # amqp-pub stopped reading stdin: the writer waits on a full pipe, amqp-pub in poll.
+  wait_until 20 stdin_stalled "$writer" "$pub"
   local read_while_blocked
   read_while_blocked=$(cat written)
   echo "lines written while blocked: $read_while_blocked"

@@ -1,5 +1,10 @@
 # Shared by every Bats file: where the commands are, and small helpers. Load with `load helpers`.
 
+# bats-assert's assertions (assert_success, assert_failure N, assert_output, refute_output, ...):
+# unlike `a && b` or `! cmd` on a line that is not a test's last, each fails the test.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
 BIN=${SERVITOR_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
 ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 DATA=$ROOT/tests/data
@@ -19,6 +24,17 @@ wait_for_line() {
   local f=$1 re=$2 n=$(( ${3:-10} * 20 ))
   while ! grep -qE "$re" "$f" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
   grep -qE "$re" "$f" 2>/dev/null
+}
+
+# wait_until SECONDS COMMAND...: waits until COMMAND succeeds; fails if it does not in SECONDS.
+wait_until() {
+  local n=$(( $1 * 20 ))
+  shift
+  until "$@"; do
+    [ $n -gt 0 ] || return 1
+    sleep 0.05
+    n=$((n - 1))
+  done
 }
 
 # listen_port LOGFILE: the port a command logged as "listening on HOST:PORT".

@@ -71,6 +71,13 @@ start_stalled_irc() {
 
 resume_reader() { touch "$GO"; }
 
+# pings_after REGEX: how many PINGs twitch-irc sent the fake after FLOG's first line matching REGEX.
+pings_after() { sed -n "/$1/,\$p" "$FLOG" | grep -c '^1> PING' || true; }
+# unanswered_pings: how many of the fake's stall PINGs twitch-irc has not answered (yet).
+unanswered_pings() { echo $(( $(grep -c '^1! sent PING' "$FLOG") - $(grep -c '^1> PONG' "$FLOG") )); }
+# unread_bytes: what waits in the kernel for twitch-irc to read from the fake.
+unread_bytes() { ss -tnH state established "( dport = :$PORT )" | awk '{n += $1} END {print n + 0}'; }
+
 # received_raids: how many raid lines twitch-irc has read from the fake (it logs them with -v).
 received_raids() { grep -c '^twitch-irc: debug: < .*msg-id=raid' "$ERR" || true; }
 
@@ -106,22 +113,36 @@ stop_irc() {
 
 @test "usage errors exit 2 with a message and nothing on stdout" {
   run --separate-stderr timeout 20 "$BIN/twitch-irc"
-  [ "$status" -eq 2 ] && [ -z "$output" ] && [[ "$stderr" == *"twitch-irc: error:"* ]]
+  assert_failure 2
+  refute_output
+  [[ "$stderr" == *"twitch-irc: error:"* ]]
   run --separate-stderr timeout 20 "$BIN/twitch-irc" --input - somechannel
-  [ "$status" -eq 2 ] && [ -z "$output" ] && [ -n "$stderr" ]
+  assert_failure 2
+  refute_output
+  [ -n "$stderr" ]
   run --separate-stderr timeout 20 "$BIN/twitch-irc" --url http://example.invalid/ chan
-  [ "$status" -eq 2 ] && [ -z "$output" ] && [[ "$stderr" == *"--url"* ]]
+  assert_failure 2
+  refute_output
+  [[ "$stderr" == *"--url"* ]]
   run --separate-stderr timeout 20 "$BIN/twitch-irc" --no-such-option chan
-  [ "$status" -eq 2 ] && [ -z "$output" ]
+  assert_failure 2
+  refute_output
   run --separate-stderr timeout 20 "$BIN/twitch-irc" 'two words'
-  [ "$status" -eq 2 ] && [ -z "$output" ] && [[ "$stderr" == *"not a Twitch login"* ]]
+  assert_failure 2
+  refute_output
+  [[ "$stderr" == *"not a Twitch login"* ]]
   run --separate-stderr timeout 20 "$BIN/twitch-irc" 'a,b'
-  [ "$status" -eq 2 ] && [ -z "$output" ]
+  assert_failure 2
+  refute_output
   TWITCH_TOKEN=abc run --separate-stderr timeout 20 "$BIN/twitch-irc" --nick 'bad nick' chan
-  [ "$status" -eq 2 ] && [ -z "$output" ] && [[ "$stderr" == *"--nick"* ]]
+  assert_failure 2
+  refute_output
+  [[ "$stderr" == *"--nick"* ]]
   # A token without the login it belongs to.
   TWITCH_TOKEN=abc run --separate-stderr timeout 20 "$BIN/twitch-irc" chan
-  [ "$status" -eq 2 ] && [ -z "$output" ] && [[ "$stderr" == *"--nick"* ]]
+  assert_failure 2
+  refute_output
+  [[ "$stderr" == *"--nick"* ]]
 }
 
 @test "--input: every golden file gives its expected events" {
@@ -159,10 +180,13 @@ stop_irc() {
   run --separate-stderr timeout 20 "$BIN/twitch-irc" --input "$BATS_TEST_TMPDIR/bad.txt"
   [ "$status" -eq 0 ]
   [ "$(echo "$output" | wc -l)" -eq 2 ]
-  [[ "$stderr" == *"line 1: skipped"* ]] && [[ "$stderr" == *"line 3: skipped"* ]]
+  [[ "$stderr" == *"line 1: skipped"* ]]
+  [[ "$stderr" == *"line 3: skipped"* ]]
   [[ "$stderr" == *"2 of 6 lines skipped"* ]]
   run --separate-stderr timeout 20 "$BIN/twitch-irc" --input "$BATS_TEST_TMPDIR/no-such-file"
-  [ "$status" -eq 1 ] && [ -z "$output" ] && [[ "$stderr" == *"no-such-file"* ]]
+  assert_failure 1
+  refute_output
+  [[ "$stderr" == *"no-such-file"* ]]
 }
 
 @test "--input: a closed stdout ends the command cleanly (exit 0)" {
@@ -200,8 +224,8 @@ stop_irc() {
   [[ "${lines[0]}" == "1> CAP REQ :twitch.tv/tags twitch.tv/commands" ]]
   [[ "${lines[1]}" =~ ^1\>\ NICK\ justinfan[0-9]+$ ]]
   [[ "${lines[2]}" == "1> JOIN #maplecrate" ]]
-  ! grep -q '^1> PASS' "$FLOG"
-  ! grep -q 'before' "$FLOG"
+  run ! grep '^1> PASS' "$FLOG"
+  run ! grep 'before' "$FLOG"
 }
 
 @test "live: a token is sent as PASS before NICK, never shown, and several channels are joined" {
@@ -216,7 +240,7 @@ stop_irc() {
   grep -q '^1> JOIN #maplecrate$' "$FLOG"
   grep -q '^1> JOIN #two$' "$FLOG"
   grep -q '^1> JOIN #three$' "$FLOG"
-  ! grep -q goodtoken "$ERR"
+  run ! grep goodtoken "$ERR"
 }
 
 @test "live: TLS is verified; without the test CA nothing connects, --insecure does" {
@@ -224,8 +248,9 @@ stop_irc() {
   run --separate-stderr timeout --foreground -k 5 3 "$BIN/twitch-irc" --url "$URL" maplecrate
   [ "$status" -eq 124 ]
   [ -z "$output" ]
-  [[ "$stderr" == *"connection failed"* ]] && [[ "$stderr" == *"reconnecting"* ]]
-  ! grep -q '> CAP' "$FLOG"
+  [[ "$stderr" == *"connection failed"* ]]
+  [[ "$stderr" == *"reconnecting"* ]]
+  run ! grep '> CAP' "$FLOG"
   ERR=$BATS_TEST_TMPDIR/err.log
   timeout --foreground 20 "$BIN/twitch-irc" --url "$URL" --insecure maplecrate \
     > "$BATS_TEST_TMPDIR/out" 2> "$ERR" &
@@ -299,8 +324,8 @@ stop_irc() {
   done
   stop_irc
   [ "$(grep -c '^1> PING' "$FLOG")" -ge 3 ]
-  ! grep -q '^2!' "$FLOG"
-  ! grep -q 'no PONG' "$ERR"
+  run ! grep '^2!' "$FLOG"
+  run ! grep 'no PONG' "$ERR"
 }
 
 @test "live: a rejected token ends with exit 3 and no reconnect loop" {
@@ -312,7 +337,7 @@ stop_irc() {
   [ -z "$output" ]
   [[ "$stderr" == *"Login authentication failed"* ]]
   sleep 1.5
-  ! grep -q '^2!' "$FLOG"
+  run ! grep '^2!' "$FLOG"
   grep -q '^1! bad token' "$FLOG"
 }
 
@@ -324,7 +349,7 @@ stop_irc() {
   [ -z "$output" ]
   [[ "$stderr" == *"Improperly formatted auth"* ]]
   sleep 1.5
-  ! grep -q '^2!' "$FLOG"
+  run ! grep '^2!' "$FLOG"
 }
 
 @test "live: a refused channel is reported and the others go on; all refused is exit 1" {
@@ -345,10 +370,10 @@ stop_irc() {
   start_fake events --ignore nosuchchannel
   start_irc nosuchchannel maplecrate
   wait_for_line "$OUT" '"type":"cheer"' 10
-  ! grep -q 'no answer to JOIN' "$ERR"
+  run ! grep 'no answer to JOIN' "$ERR"
   wait_for_line "$ERR" 'nosuchchannel: no answer to JOIN after 10 s' 15
   stop_irc
-  ! grep -q 'maplecrate: no answer' "$ERR"
+  run ! grep 'maplecrate: no answer' "$ERR"
 }
 
 @test "live: a closed stdout ends the command cleanly (exit 0)" {
@@ -361,7 +386,8 @@ stop_irc() {
   start_fake stall --events 1000 --pong-deadline 1.5
   start_stalled_irc -v --ping-interval 1 --pong-timeout 2 maplecrate
   wait_for_line "$FLOG" '^1! sent all' 15
-  sleep 2.5  # longer than --pong-timeout, the reader still stalled
+  # Three of our PINGs answered since: longer than --pong-timeout, the reader still stalled.
+  wait_until 15 eval '[ "$(pings_after "^1! sent all")" -ge 3 ]'
   # The stall was real: nothing has reached the reader, far more than a pipe buffer is waiting.
   [ ! -s "$OUT" ]
   [ "$(received_raids)" -eq 1000 ]
@@ -370,15 +396,15 @@ stop_irc() {
   during=$(sed -n '/^1! stall begins/,/^1! sent all/p' "$FLOG")
   [ "$(echo "$during" | grep -c '^1! sent PING')" -eq 10 ]
   [ "$(echo "$during" | grep -c '^1! PONG received')" -ge 8 ]
-  ! grep -q 'no PONG to PING' "$FLOG"
+  run ! grep 'no PONG to PING' "$FLOG"
   [ "$(echo "$during" | grep -c '^1> PING')" -ge 2 ]
   resume_reader
   local n=200
   while [ "$(wc -l < "$OUT")" -lt 1000 ] && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
   stop_irc
   expect_raids 1000
-  ! grep -q '^2!' "$FLOG"
-  ! grep -qE 'no PONG|reconnecting|paused' "$ERR"
+  run ! grep '^2!' "$FLOG"
+  run ! grep -E 'no PONG|reconnecting|paused' "$ERR"
 }
 
 @test "live: over a tiny --max-buffer, reading from Twitch pauses; the events are late, not lost" {
@@ -386,13 +412,14 @@ stop_irc() {
   start_stalled_irc -v --max-buffer 4096 --ping-interval 1 --pong-timeout 2 maplecrate
   wait_for_line "$ERR" 'reading paused' 15
   wait_for_line "$FLOG" '^1! sent all' 15
-  sleep 2.5  # longer than --pong-timeout
+  # Six of Twitch's PINGs, 0.4 s apart, unanswered: paused for longer than --pong-timeout.
+  wait_until 15 eval '[ "$(unanswered_pings)" -ge 6 ]'
   # Stopped reading: a pipe buffer and a little more was read, the rest waits at the server.
   [ ! -s "$OUT" ]
   local read_during
   read_during=$(received_raids)
   [ "$read_during" -lt 500 ] || { echo "read $read_during of 1000 while paused"; false; }
-  ! grep -q 'no PONG' "$ERR"
+  run ! grep 'no PONG' "$ERR"
   resume_reader
   wait_for_line "$ERR" 'reading resumed' 10
   local n=300
@@ -400,8 +427,8 @@ stop_irc() {
   stop_irc
   expect_raids 1000
   [ "$(received_raids)" -eq 1000 ]
-  ! grep -q '^2!' "$FLOG"
-  ! grep -qE 'no PONG|reconnecting' "$ERR"
+  run ! grep '^2!' "$FLOG"
+  run ! grep -E 'no PONG|reconnecting' "$ERR"
 }
 
 @test "live: SIGTERM with a backlog for a stalled reader: Twitch closed, the backlog written, exit 0" {
@@ -414,7 +441,7 @@ stop_irc() {
   kill -TERM "$IRC_PID"
   # It waits for the reader, having left Twitch.
   wait_for_line "$FLOG" '^1! closed' 5
-  sleep 0.5
+  wait_for_line "$ERR" 'writing the [0-9]* bytes left' 5
   kill -0 "$IRC_PID"
   [ ! -s "$OUT" ]
   resume_reader
@@ -466,7 +493,9 @@ stop_irc() {
   start_fake stall --events 2000 --frame-lines 400 --frame-gap 0.1
   start_stalled_irc -v --max-buffer 4096 maplecrate
   wait_for_line "$ERR" 'reading paused' 15
-  sleep 1
+  # Twitch sent everything, and some of it waits unread: reading has stopped.
+  wait_for_line "$FLOG" '^1! sent all' 15
+  wait_until 10 eval '[ "$(unread_bytes)" -gt 0 ]'
   [ ! -s "$OUT" ]
   local read_during
   read_during=$(received_raids)

@@ -110,7 +110,7 @@ serve() {
   wait_for_file "$T/status" 10
   [ "$(cat "$T/status")" = 0 ]
   [ "$(cat "$T/first")" = 1 ]
-  ! grep -q error "$T/cat.err"
+  run ! grep error "$T/cat.err"
 }
 
 @test "ws-cat: --header adds handshake headers" {
@@ -169,11 +169,14 @@ serve() {
   echo secure >&7
   wait_for_line "$T/serve.log" 'listening' 5
   run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 --cacert "$T/cert.pem" "wss://localhost:$PORT/"
-  [ "$status" -eq 0 ] && [ "$output" = secure ]
+  assert_success
+  assert_output secure
   run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 "wss://localhost:$PORT/"
-  [ "$status" -eq 1 ] && [ -z "$output" ]
+  assert_failure 1
+  refute_output
   run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 --insecure "wss://localhost:$PORT/"
-  [ "$status" -eq 0 ] && [ "$output" = secure ]
+  assert_success
+  assert_output secure
   # ws-serve offers HTTP/1.1 only (its token check sits on the HTTP/1.1 upgrade).
   run curl -s --http2 --cacert "$T/cert.pem" -o /dev/null -w '%{http_code} %{http_version}' \
     "https://localhost:$PORT/healthz"
@@ -182,8 +185,10 @@ serve() {
 
 @test "ws-cat: usage errors exit 2 with nothing on stdout" {
   run --separate-stderr "$BIN/ws-cat" http://example.com/
-  [ "$status" -eq 2 ] && [ -z "$output" ]
+  assert_failure 2
+  refute_output
   [[ "$stderr" == *"not a ws:// or wss:// URL"* ]]
   run --separate-stderr "$BIN/ws-cat"
-  [ "$status" -eq 2 ] && [ -z "$output" ]
+  assert_failure 2
+  refute_output
 }

@@ -93,7 +93,7 @@ finish_serve() {
   finish_serve 100
   wait "$PY_PID" || { cat "$T/py.out" "$T/py.err"; false; }
   grep -q "complete=200" "$T/py.out"
-  ! grep -q "too slow" "$T/serve.log"
+  run ! grep "too slow" "$T/serve.log"
 }
 
 # vmhwm_kb PID: the peak resident set of a process.
@@ -109,7 +109,7 @@ vmhwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
   exec 7>&-
   local peak=0 n=0 kb
   while kill -0 "$SERVE_PID" 2>/dev/null && [ $n -lt 1000 ]; do
-    kb=$(vmhwm_kb "$SERVE_PID" 2>/dev/null) && [ -n "$kb" ] && peak=$kb  # none once a zombie
+    if kb=$(vmhwm_kb "$SERVE_PID" 2>/dev/null) && [ -n "$kb" ]; then peak=$kb; fi  # none once a zombie
     sleep 0.1; n=$((n + 1))
   done
   wait "$SERVE_PID"
@@ -118,9 +118,10 @@ vmhwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
   grep -qE "client [0-9]+: too slow .*disconnecting" "$T/serve.log"
   # AddressSanitizer's shadow memory and quarantine come on top in a SANITIZE build.
   local bound=65536
-  ldd "$BIN/ws-serve" | grep -q libasan && bound=$((256 * 1024))
+  if ldd "$BIN/ws-serve" | grep -q libasan; then bound=$((256 * 1024)); fi
   echo "peak RSS ${peak} kB (bound ${bound} kB)" >&3
-  [ "$peak" -gt 0 ] && [ "$peak" -lt "$bound" ]
+  [ "$peak" -gt 0 ]
+  [ "$peak" -lt "$bound" ]
 }
 
 @test "ws-serve: --slow-client drop keeps a stalled client connected, drops and counts its messages" {
@@ -179,7 +180,7 @@ vmhwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
   wait "${PIDS[1]}"
   [ "$(cat "$T/q.out")" = hello ]
   [ "$(cat "$T/h.out")" = hello ]
-  ! grep -q s3cret "$T/serve.log" "$T/q.err"
+  run ! grep s3cret "$T/serve.log" "$T/q.err"
 }
 
 @test "ws-serve: --origin refuses browsers from other origins" {
@@ -227,7 +228,8 @@ vmhwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
   start_serve --root "$T/site"
   local u="http://127.0.0.1:$PORT"
   run curl -s -w '\n%{http_code} %{content_type}' "$u/"
-  [[ "$output" == *"<p>overlay</p>"* ]] && [[ "$output" == *"200 text/html"* ]]
+  assert_output --partial "<p>overlay</p>"
+  assert_output --partial "200 text/html"
   run curl -s -o /dev/null -w '%{http_code} %{content_type}' "$u/css/a.css"
   [[ "$output" == "200 text/css"* ]]
   run curl -s -o /dev/null -w '%{http_code}' "$u/nope.html"
@@ -270,7 +272,8 @@ raw_head() {
     timeout 10 curl -s --max-time 5 -o /dev/null -D - "$u$path" | tr -d '\r' >"$T/get"
     timeout 10 curl -sI --max-time 5 "$u$path" | tr -d '\r' >"$T/head"
     grep -q "^HTTP/1.1 $code " "$T/get"
-    grep -qi '^content-type: ' "$T/head" && grep -qi '^content-length: ' "$T/head"
+    grep -qi '^content-type: ' "$T/head"
+    grep -qi '^content-length: ' "$T/head"
     diff "$T/get" "$T/head" || { echo "HEAD $path: not GET's headers"; false; }
     raw_head "$path" >"$T/raw" || { echo "HEAD $path: connection not closed"; false; }
     grep -q "^HTTP/1.1 $code " "$T/raw"
@@ -281,7 +284,8 @@ raw_head() {
   # A HEAD leaves a keep-alive connection ready for the next request, which is answered in full.
   run timeout 10 curl -sI --max-time 5 -o /dev/null "$u/css/a.css" \
     --next -s --max-time 5 -o "$T/after" -w '%{num_connects}' "$u/healthz"
-  [ "$status" -eq 0 ] && [ "$output" = 0 ]
+  assert_success
+  assert_output 0
   jq -e '.status == "ok"' "$T/after"
   finish_serve
   [ ! -s "$T/serve.out" ]
@@ -293,12 +297,14 @@ raw_head() {
   for m in POST PUT DELETE; do
     run timeout 10 curl -s --max-time 5 -X "$m" -d 'a=1' -D "$T/h" -o "$T/b" -w '%{http_code}' \
       "$u/healthz"
-    [ "$status" -eq 0 ] && [ "$output" = 405 ]
+    assert_success
+    assert_output 405
     tr -d '\r' <"$T/h" | grep -qx 'allow: GET, HEAD'
     [ "$(cat "$T/b")" = "method not allowed" ]
   done
   run timeout 10 curl -s --max-time 5 -o /dev/null -D - "$u/healthz"
-  [[ "$output" == "HTTP/1.1 200 "* ]] && [[ "${output,,}" != *allow:* ]]
+  assert_output --regexp '^HTTP/1.1 200 '
+  [[ "${output,,}" != *allow:* ]]
   finish_serve
   [ ! -s "$T/serve.out" ]
 }
@@ -394,14 +400,18 @@ raw_head() {
 
 @test "ws-serve: usage errors exit 2 and print nothing on stdout" {
   run --separate-stderr "$BIN/ws-serve" --listen nonsense
-  [ "$status" -eq 2 ] && [ -z "$output" ]
+  assert_failure 2
+  refute_output
   [[ "$stderr" == *"--listen"* ]]
   run --separate-stderr "$BIN/ws-serve" --slow-client maybe
-  [ "$status" -eq 2 ] && [ -z "$output" ]
+  assert_failure 2
+  refute_output
   run --separate-stderr "$BIN/ws-serve" --root /nonexistent/dir
-  [ "$status" -eq 2 ] && [ -z "$output" ]
+  assert_failure 2
+  refute_output
   run --separate-stderr "$BIN/ws-serve" --tls-cert /etc/hostname
-  [ "$status" -eq 2 ] && [ -z "$output" ]
+  assert_failure 2
+  refute_output
 }
 
 @test "ws-serve: an address not on this machine is a runtime failure (exit 1), not a listen on all" {
@@ -493,7 +503,9 @@ end_relay() {
   start_stalled_relay 10
   # 3 x 3000 lines of 80 bytes: 720 KB, far more than a pipe holds (64 KiB).
   relay_senders 3 3000
-  sleep 2  # not a timing assertion: lets ws-serve take in what the senders sent
+  # The senders end once all they sent is taken in (ws-serve answers their close after it).
+  local p
+  for p in "${SENDERS[@]}"; do wait_pid "$p" 20; done
   broadcast_during_stall
   end_relay 3 3000
 }
@@ -537,7 +549,7 @@ PY
   # ws-serve's stdout is the test's fd 8: one file description, whose flags the test can see.
   exec 8>"$T/out"
   flags() { awk '/^flags:/ {print $2}' "/proc/$1/fdinfo/$2"; }
-  ! (( 8#$(flags $$ 8) & 04000 ))
+  (( (8#$(flags $$ 8) & 04000) == 0 ))
   "$BIN/ws-serve" --listen 127.0.0.1:0 --relay <"$T/in" >&8 2>"$T/serve.log" 3>&- &
   SERVE_PID=$!
   exec 7>"$T/in"
@@ -546,7 +558,7 @@ PY
   exec 7>&-
   wait_pid "$SERVE_PID" 10
   wait "$SERVE_PID"
-  ! (( 8#$(flags $$ 8) & 04000 ))
+  (( (8#$(flags $$ 8) & 04000) == 0 ))
   exec 8>&-
   wait "$READER"
 }
