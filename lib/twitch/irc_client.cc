@@ -585,12 +585,9 @@ void IrcClient::RetireOthers() {
 }
 
 void IrcClient::WriteGap(const std::string& login, int64_t from, int64_t to) {
-  JsonPtr gap = NewEvent("gap", "irc", NewUuid(), FormatRfc3339Millis(to));
   Identity channel;
   channel.login = login;
-  SetIdentity(gap.get(), "channel", channel);
-  SetString(gap.get(), "from", FormatRfc3339Millis(from));
-  SetString(gap.get(), "to", FormatRfc3339Millis(to));
+  JsonPtr gap = NewGapEvent("irc", channel, from, to);
   std::string err;
   writer_.Write(gap.get(), &err);  // queued: cannot fail; FlushStdout() reports stdout's errors
   FlushStdout();

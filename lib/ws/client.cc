@@ -133,7 +133,12 @@ void RetryDue(lws_sorted_usec_list_t* sul) noexcept {
   });
 }
 
-void TimeoutDue(lws_sorted_usec_list_t* sul) noexcept { LoopTimer<Cat>::OwnerOf(sul)->OnTimeout(); }
+void TimeoutDue(lws_sorted_usec_list_t* sul) noexcept {
+  GuardCallback([&]() -> int {
+    LoopTimer<Cat>::OwnerOf(sul)->OnTimeout();
+    return 0;
+  });
+}
 
 }  // namespace
 
