@@ -3,8 +3,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
+
+#include "core/tls_options.h"
 
 /// -v/--verbose (repeatable) and -q/--quiet.
 struct LogOptions {
@@ -15,15 +16,8 @@ struct LogOptions {
 /// Adds -v and -q to |app| and applies them once parsing is done.
 void AddLogOptions(CLI::App& app, LogOptions* opts);
 
-/// Client TLS: --cacert FILE, --insecure; with |client_cert|, also --cert and --key.
-struct TlsClientOptions {
-  std::string cacert;
-  bool insecure = false;
-  std::string cert;
-  std::string key;
-};
-
-/// Adds the client TLS options to |app| under an "TLS" group.
+/// Adds the client TLS options (tls_options.h) to |app| under a "TLS" group: --cacert and
+/// --insecure; with |client_cert|, also --cert and --key.
 void AddTlsClientOptions(CLI::App& app, TlsClientOptions* opts, bool client_cert = false);
 
 /// Sets up |app| for |program|: --version, the house formatting, LogInit(program), and SIGPIPE

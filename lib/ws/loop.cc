@@ -71,6 +71,26 @@ std::string ReadRestOfStdin() {
   }
 }
 
+void LoopAlarm::After(struct lws_context* context, int64_t ms) {
+  context_ = context;
+  lws_sul_schedule(context, 0, &sul_.sul, &LoopAlarm::Due,
+                   static_cast<lws_usec_t>(ms < 0 ? 0 : ms) * LWS_US_PER_MS);
+}
+
+void LoopAlarm::Cancel() {
+  if (context_) lws_sul_cancel(&sul_.sul);
+  context_ = nullptr;
+}
+
+void LoopAlarm::Due(lws_sorted_usec_list_t* sul) noexcept {
+  GuardCallback([sul] {
+    LoopAlarm* self = reinterpret_cast<Sul*>(sul)->self;
+    self->context_ = nullptr;
+    if (self->fn_) self->fn_();
+    return 0;
+  });
+}
+
 namespace {
 // When stdout is not in the loop: how often a blocked stdout is tried again.
 constexpr int kStdoutRetryMs = 5;

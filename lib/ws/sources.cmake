@@ -6,4 +6,5 @@ list(APPEND SERVITOR_SOURCES
   lib/ws/client.cc
   lib/ws/loop.cc
   lib/ws/frame.cc
+  lib/ws/ws_client.cc
 )
