@@ -448,6 +448,7 @@ int WsClient::OnWriteable(Conn* c, struct lws* wsi) {
     }
     c->outbox.pop_front();
     if (!c->outbox.empty() || c->close_now) lws_callback_on_writable(wsi);
+    listener_->OnSent(c->slot, c->outbox.size());
     return 0;
   }
   if (c->close_now) {

@@ -48,6 +48,8 @@ class WsClientListener {
   virtual bool OnClosed(int slot, const WsCloseInfo& info) = 0;
   /// The watchdog of |slot| (Watch()) expired; the connection is cut after this returns.
   virtual void OnWatchdog(int /*slot*/) {}
+  /// A message queued with Send() went out on |slot|; |left| more wait.
+  virtual void OnSent(int /*slot*/, size_t /*left*/) {}
   /// Bytes from stdin (WsClientOptions::read_stdin); empty: end of input.
   virtual void OnStdin(std::string_view /*data*/) {}
   /// A stop signal came. The default drains: Drain(0).
@@ -90,7 +92,9 @@ class WsClient {
 
   /// Queues |text| for |slot|, sent at its next WRITEABLE. Nothing happens when |slot| is closed.
   void Send(int slot, std::string text);
-  /// Closes |slot| normally (1000) at its next WRITEABLE.
+  /// Messages queued for |slot| and not sent yet.
+  size_t queued(int slot) const { return conns_[slot].outbox.size(); }
+  /// Closes |slot| normally (1000) at its next WRITEABLE, once what is queued has gone.
   void Close(int slot);
   /// Arms the watchdog of |slot|: unless Watch() or Unwatch() comes first, OnWatchdog() runs in
   /// |ms| and the connection is cut with |why| as its error. The time does not run while reading

@@ -2,6 +2,8 @@
 # ws-cat end to end: against ws-serve and against a scripted Python server (tests/fakes/ws_server.py).
 
 load helpers
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -186,4 +188,32 @@ serve() {
   [[ "$stderr" == *"not a ws:// or wss:// URL"* ]]
   run --separate-stderr "$BIN/ws-cat"
   [ "$status" -eq 2 ] && [ -z "$output" ]
+}
+
+@test "ws-cat: a stalled reader of stdout does not stall the connection: --timeout holds, nothing is lost" {
+  # 400 kB at once (several pipe buffers), then a message every 0.2 s, and pings that must be
+  # answered within 0.5 s: the connection must be serviced while the reader is stalled for 2.5 s,
+  # and --timeout 1 must not fire on a live server.
+  fake_server --ping 0.5 burst:400,1000 every:0.2,20
+  local fifo=$T/stdout.fifo
+  mkfifo "$fifo"
+  ( for _ in $(seq 300); do [ -e "$T/go" ] && break; sleep 0.05; done; exec cat ) <"$fifo" >"$T/out" &
+  PIDS+=($!)
+  timeout 30 "$BIN/ws-cat" --timeout 1 "ws://127.0.0.1:$PORT/" >"$fifo" 2>"$T/err" 3>&- 7>&- &
+  local c=$!
+  PIDS+=($c)
+  sleep 2.5  # the stall itself: the reader reads nothing meanwhile
+  run kill -0 "$c"
+  assert_success
+  [ ! -s "$T/out" ]
+  touch "$T/go"
+  wait_pid "$c" 15
+  run wait "$c"
+  assert_success
+  run grep -c . "$T/out"
+  assert_output 420
+  run tail -1 "$T/out"
+  assert_output 'tick 20'
+  run grep -E 'error|nothing received' "$T/err"
+  assert_failure
 }
