@@ -353,7 +353,7 @@ void WsClient::Lost(Conn* c) {
   }
   WsCloseInfo info = c->info;
   bool again = listener_->OnClosed(c->slot, info);
-  if (!again || ending() || connect_pending_ || Busy()) return;
+  if (!again || ending() || connect_pending_) return;
   int delay = backoff_.NextDelayMs();
   LogWarning("reconnecting in %d ms (attempt %d)", delay, backoff_.failures());
   ScheduleConnect(delay);

@@ -44,7 +44,7 @@ class WsClientListener {
   /// A whole text message came on |slot| (binary and over-long ones are skipped with a warning).
   virtual void OnMessage(int slot, std::string_view text) = 0;
   /// Connection |slot| is gone, or never opened. Return true to connect again after a backoff
-  /// delay (nothing happens while another connection is on its way).
+  /// delay (nothing more happens while a connection is already on its way).
   virtual bool OnClosed(int slot, const WsCloseInfo& info) = 0;
   /// The watchdog of |slot| (Watch()) expired; the connection is cut after this returns.
   virtual void OnWatchdog(int /*slot*/) {}
@@ -111,6 +111,12 @@ class WsClient {
   int active() const { return active_; }
   /// True while |slot| has an open (handshake done) connection.
   bool open(int slot) const;
+  /// True while stdout's queue is over its bound and no connection is read.
+  bool reading_paused() const { return paused_; }
+  /// The loop, for the listener's own timers (LoopAlarm).
+  struct lws_context* context() const {
+    return context_.get();
+  }
   /// How many connections were started so far (1 for the first).
   int connections() const { return started_; }
 
