@@ -13,7 +13,8 @@ struct LogOptions {
   bool quiet = false;
 };
 
-/// Adds -v and -q to |app| and applies them once parsing is done.
+/// Adds -v and -q to |app| and applies them once parsing is complete: -q errors only, -v debug,
+/// -vv trace (the libraries' own notices too). |opts| must outlive the parsing.
 void AddLogOptions(CLI::App& app, LogOptions* opts);
 
 /// Adds the client TLS options (tls_options.h) to |app| under a "TLS" group: --cacert and

@@ -3,6 +3,8 @@
 // decided here (exit status, reconnect or not), the connecting and writing in ws_client.cc.
 #include "ws/client.h"
 
+#include <strings.h>
+
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -180,6 +182,13 @@ int RunCat(const CatOptions& opts) {
   c.display_url = o.display_url;
   c.tls = o.tls;
   c.headers = o.headers;
+  bool has_authorization = false;
+  for (const auto& h : o.headers) {
+    has_authorization |= strcasecmp(h.first.c_str(), "authorization") == 0;
+  }
+  if (!o.token.empty() && !has_authorization) {
+    c.headers.emplace_back("Authorization", "Bearer " + o.token);
+  }
   c.max_message = o.max_line;
   c.connect_timeout_ms = static_cast<int>(o.timeout * 1000);
   c.backoff = kCatBackoff;

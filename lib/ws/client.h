@@ -23,6 +23,7 @@ struct CatOptions {
   double timeout = 0;          ///< seconds to connect, and of silence once connected; 0: none
   size_t max_line = 1u << 20;  ///< longest message printed or line sent
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string token;  ///< sent as "Authorization: Bearer" unless a header of that name is given
   TlsClientOptions tls;
 };
 

@@ -41,6 +41,30 @@ struct lws* AdoptStdin(struct lws_vhost* vhost, const char* protocol, std::strin
 }
 
 namespace {
+void LwsEmit(int level, const char* line) {
+  LogLevel ours = LogLevel::kTrace;
+  if (level & LLL_ERR) {
+    ours = LogLevel::kWarning;
+  } else if (level & LLL_WARN) {
+    ours = LogLevel::kDebug;
+  }
+  std::string text(line);
+  // lws prefixes a timestamp "[2026/11/28 18:00:00:0000] E: "; keep what follows.
+  size_t colon = text.find("] ");
+  if (!text.empty() && text[0] == '[' && colon != std::string::npos) text = text.substr(colon + 2);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  LogLibraryLine("libwebsockets", ours, text.c_str());
+}
+}  // namespace
+
+void LogRouteLibwebsockets() {
+  int mask = LLL_ERR;
+  if (LogGetLevel() >= LogLevel::kDebug) mask |= LLL_WARN;
+  if (LogGetLevel() >= LogLevel::kTrace) mask |= LLL_NOTICE | LLL_INFO;
+  lws_set_log_level(mask, LwsEmit);
+}
+
+namespace {
 void WakeLoop(void* context) { lws_cancel_service(static_cast<struct lws_context*>(context)); }
 }  // namespace
 

@@ -83,6 +83,11 @@ class LoopAlarm {
   struct lws_context* context_ = nullptr;  // while scheduled
 };
 
+/// Routes libwebsockets' own log lines into core/log.h's logger, repeats rate-limited: errors
+/// (as warnings: mostly per-connection events that we handle and report ourselves) always, its
+/// warnings with -v, its notices with -vv.
+void LogRouteLibwebsockets();
+
 /// Makes a stop signal wake lws_service() of |context| (SetStopWakeup); clears it when destroyed.
 class StopWakeup {
  public:

@@ -32,11 +32,6 @@ WsClient* ClientOf(struct lws* wsi) {
 
 }  // namespace
 
-std::string DisplayUrl(const std::string& url) {
-  size_t q = url.find('?');
-  return q == std::string::npos ? url : url.substr(0, q) + "?...";
-}
-
 void WsClientListener::OnStopSignal() { client->Drain(kExitOk); }
 
 WsClient::WsClient(const WsClientOptions& opts, WsClientListener* listener)
@@ -352,6 +347,13 @@ void WsClient::Lost(Conn* c) {
     return;
   }
   WsCloseInfo info = c->info;
+  if (!info.opened && !info.tls_error.empty() && !opts_.tls.insecure) {
+    // The project's rule, as in amqp: a certificate that does not verify will not start to.
+    LogError("%s: the server's certificate is not trusted: %s", opts_.display_url.c_str(),
+             info.tls_error.c_str());
+    Drain(kExitFailure);
+    return;
+  }
   bool again = listener_->OnClosed(c->slot, info);
   if (!again || ending() || connect_pending_) return;
   int delay = backoff_.NextDelayMs();

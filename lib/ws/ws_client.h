@@ -43,8 +43,9 @@ class WsClientListener {
   virtual void OnOpened(int slot) = 0;
   /// A whole text message came on |slot| (binary and over-long ones are skipped with a warning).
   virtual void OnMessage(int slot, std::string_view text) = 0;
-  /// Connection |slot| is gone, or never opened. Return true to connect again after a backoff
-  /// delay (nothing more happens while a connection is already on its way).
+  /// Connection |slot| is gone, or never opened. (A server certificate that does not verify is
+  /// not reported here: it ends the client with status 1.) Return true to connect again after a
+  /// backoff delay (nothing more happens while a connection is already on its way).
   virtual bool OnClosed(int slot, const WsCloseInfo& info) = 0;
   /// The watchdog of |slot| (Watch()) expired; the connection is cut after this returns.
   virtual void OnWatchdog(int /*slot*/) {}
@@ -73,9 +74,6 @@ struct WsClientOptions {
   int handover_burst = 3;         ///< handovers in handover_window_ms before they back off
   int handover_window_ms = 60000;
 };
-
-/// The URL without its query (which may hold a token) for diagnostics: "wss://h/p?..." .
-std::string DisplayUrl(const std::string& url);
 
 /// The client: one lws context, up to two connections, stdin and stdout.
 class WsClient {

@@ -217,3 +217,48 @@ serve() {
   run grep -E 'error|nothing received' "$T/err"
   assert_failure
 }
+
+@test "ws-cat: the token comes from WS_SERVE_TOKEN or --token-file (the file wins), never from argv" {
+  serve 0 --token t0ken --keep-open --history 1
+  echo hi >&7
+  WS_SERVE_TOKEN=t0ken run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 "ws://127.0.0.1:$PORT/"
+  assert_success
+  assert_output hi
+  echo t0ken >"$T/token"
+  WS_SERVE_TOKEN=wrong run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 --token-file "$T/token" "ws://127.0.0.1:$PORT/"
+  assert_success
+  assert_output hi
+  # Without it the server refuses (3); a token file that cannot be read is a usage error (2).
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 "ws://127.0.0.1:$PORT/"
+  assert_failure 3
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --token-file "$T/none" "ws://127.0.0.1:$PORT/"
+  assert_failure 2
+  [[ "$stderr" == *"--token-file"* ]]
+}
+
+@test "ws-cat: a URL's query is never shown in an error" {
+  run --separate-stderr "$BIN/ws-cat" 'ws://127.0.0.1:99999/?token=s3cret'
+  assert_failure 2
+  [[ "$stderr" == *"ws://127.0.0.1:99999/?..."* ]]
+  [[ "$stderr" != *s3cret* ]]
+  fake_server hold
+  kill -9 "${PIDS[0]}"
+  run --separate-stderr timeout 10 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/?token=s3cret"
+  assert_failure 1
+  [[ "$stderr" == *"cannot connect to ws://127.0.0.1:$PORT/?...: "* ]]
+  [[ "$stderr" != *s3cret* ]]
+}
+
+@test "ws-cat: a certificate that does not verify is fatal even with --reconnect (exit 1, the reason)" {
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+  serve 0 --keep-open --tls-cert "$T/cert.pem" --tls-key "$T/key.pem"
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --reconnect "wss://localhost:$PORT/"
+  assert_failure 1
+  [[ "$stderr" == *"ws-cat: error: wss://localhost:$PORT/: the server's certificate is not trusted: self-signed certificate"* ]]
+  [[ "$stderr" != *reconnecting* ]]
+  # The name must match too.
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --reconnect --cacert "$T/cert.pem" "wss://127.0.0.2:$PORT/"
+  assert_failure 1
+  [[ "$stderr" == *"not trusted: IP address mismatch"* ]]
+}
