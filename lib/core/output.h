@@ -18,6 +18,10 @@ WriteResult WriteLine(std::string_view record, std::string* err, int fd = 1);
 /// Writes |data| exactly as given. Same contract as WriteLine().
 WriteResult WriteAll(std::string_view data, std::string* err, int fd = 1);
 
+/// Records that a write to stdout failed other than by EPIPE (WriteAll() and OutputQueue do it
+/// themselves), for CheckStdoutAtExit().
+void NoteStdoutFailed();
+
 /// At exit: reports (and returns false) if an earlier write to stdout failed other than by EPIPE,
 /// or stdout cannot be closed cleanly (jq's check).
 bool CheckStdoutAtExit(std::string* err);

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <string>
 
+#include "core/output.h"
 #include "core/output_queue.h"
 
 namespace {
@@ -162,6 +163,26 @@ TEST(NonBlockingFdTest, SetsAndRestoresTheFlags) {
   close(fds[1]);
   NonBlockingFd closed(fds[1]);  // no longer open: untouched, and says so
   EXPECT_FALSE(closed.ok());
+}
+
+}  // namespace
+
+namespace {
+
+// A failed write from the queue must reach the exit-time check, as one by WriteLine() does.
+TEST(OutputQueueTest, AFailedStdoutWriteIsReportedAtExit) {
+  EXPECT_EXIT(
+      {
+        int full = open("/dev/full", O_WRONLY);
+        dup2(full, 1);
+        OutputQueue q(1024);
+        q.Push("a record\n");
+        std::string err;
+        bool failed = q.FlushTo(1, &err) == OutputQueue::Flush::kError;
+        bool clean = CheckStdoutAtExit(&err);
+        _exit(failed && !clean ? 7 : 0);
+      },
+      ::testing::ExitedWithCode(7), "");
 }
 
 }  // namespace
