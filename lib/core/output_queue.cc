@@ -67,5 +67,5 @@ OutputQueue::Flush OutputQueue::FlushTo(int fd, std::string* err) {
       records_.pop_front();
     }
   }
-  return Flush::kDrained;
+  return Flush::kOk;
 }

@@ -245,7 +245,7 @@ void WsClient::FlushOutput() {
   if (stopped_) return;
   std::string err;
   switch (out_.Flush(&err)) {
-    case OutputQueue::Flush::kDrained:
+    case OutputQueue::Flush::kOk:
     case OutputQueue::Flush::kBlocked:  // FlushOutput() runs again once stdout takes more
       break;
     case OutputQueue::Flush::kClosed:

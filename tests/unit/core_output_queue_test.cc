@@ -47,11 +47,11 @@ TEST(OutputQueueTest, WritesRecordsInOrderAndDrains) {
   EXPECT_EQ(q.records(), 2u);
   EXPECT_EQ(q.bytes(), 8u);
   std::string err;
-  EXPECT_EQ(q.FlushTo(p.fds[1], &err), OutputQueue::Flush::kDrained);
+  EXPECT_EQ(q.FlushTo(p.fds[1], &err), OutputQueue::Flush::kOk);
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.bytes(), 0u);
   EXPECT_EQ(p.ReadAll(), "one\ntwo\n");
-  EXPECT_EQ(q.FlushTo(p.fds[1], &err), OutputQueue::Flush::kDrained);  // nothing left: no-op
+  EXPECT_EQ(q.FlushTo(p.fds[1], &err), OutputQueue::Flush::kOk);  // nothing left: no-op
 }
 
 TEST(OutputQueueTest, PartialWritesGoOnWhereTheyStopped) {
@@ -69,7 +69,7 @@ TEST(OutputQueueTest, PartialWritesGoOnWhereTheyStopped) {
   int blocked = 0;
   for (int i = 0; i < 100 && !q.empty(); ++i) {
     OutputQueue::Flush f = q.FlushTo(p.fds[1], &err);
-    ASSERT_TRUE(f == OutputQueue::Flush::kBlocked || f == OutputQueue::Flush::kDrained) << err;
+    ASSERT_TRUE(f == OutputQueue::Flush::kBlocked || f == OutputQueue::Flush::kOk) << err;
     if (f == OutputQueue::Flush::kBlocked) ++blocked;
     got += p.ReadAll();
     EXPECT_EQ(q.bytes(), want.size() - got.size());  // what is not out is queued, to the byte
