@@ -14,6 +14,7 @@ namespace {
 struct Options {
   LogOptions log;
   std::vector<std::string> headers;
+  std::string token_file;
   CatOptions cat;
 };
 
@@ -30,6 +31,10 @@ int Run(Options& o) {
       return kExitUsage;
     }
     o.cat.headers.emplace_back(name, value);
+  }
+  if (!ReadSecret(o.token_file, "WS_SERVE_TOKEN", &o.cat.token, &err)) {
+    LogError("--token-file: %s", err.c_str());
+    return kExitUsage;
   }
   if (!o.cat.url.tls && (!o.cat.tls.cacert.empty() || o.cat.tls.insecure)) {
     LogWarning("--cacert and --insecure only matter for wss:// URLs");
@@ -60,6 +65,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("-H,--header", o.headers, "Add a handshake header (repeatable)")
       ->type_name("'NAME: VALUE'");
+  app.add_option("--token-file", o.token_file,
+                 "Send the token in FILE as 'Authorization: Bearer' (default: $WS_SERVE_TOKEN)")
+      ->type_name("FILE");
   app.add_option("--max-line", c.max_line, "Skip longer messages (and stdin lines)")
       ->type_name("BYTES")
       ->check(CLI::PositiveNumber);

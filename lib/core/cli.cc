@@ -10,10 +10,6 @@
 #include "core/log.h"
 #include "version.h"
 
-namespace {
-const LogOptions* g_log_options = nullptr;
-}  // namespace
-
 void SetupApp(CLI::App& app, const char* program) {
   LogInit(program);
   // A closed downstream must show up as EPIPE from write(2), to end the command cleanly with 0,
@@ -29,22 +25,17 @@ void AddLogOptions(CLI::App& app, LogOptions* opts) {
   app.add_flag("-v,--verbose", opts->verbose, "More diagnostics on stderr (debug)")
       ->group("Logging");
   app.add_flag("-q,--quiet", opts->quiet, "Only errors on stderr")->group("Logging");
-  g_log_options = opts;
+  // Applied once parsing is complete, so a command's own app.callback() stays free for it.
+  app.parse_complete_callback([opts] {
+    if (opts->quiet) {
+      LogSetLevel(LogLevel::kError);
+    } else if (opts->verbose > 1) {
+      LogSetLevel(LogLevel::kTrace);
+    } else if (opts->verbose > 0) {
+      LogSetLevel(LogLevel::kDebug);
+    }
+  });
 }
-
-namespace {
-
-// Applied once parsing succeeded, so a command's own app.callback() stays free for it.
-void ApplyLogOptions() {
-  if (!g_log_options) return;
-  if (g_log_options->quiet) {
-    LogSetLevel(LogLevel::kError);
-  } else if (g_log_options->verbose > 0) {
-    LogSetLevel(LogLevel::kDebug);
-  }
-}
-
-}  // namespace
 
 void AddTlsClientOptions(CLI::App& app, TlsClientOptions* opts, bool client_cert) {
   app.add_option("--cacert", opts->cacert, "Trust the CA certificates in FILE (PEM)")
@@ -83,7 +74,6 @@ int ParseCommandLine(CLI::App& app, int argc, char** argv) {
     LogError("try '%s --help'", app.get_name().c_str());
     return kExitUsage;
   }
-  ApplyLogOptions();
   return -1;
 }
 

@@ -5,24 +5,20 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "core/tls_options.h"
+
 /// -v/--verbose (repeatable) and -q/--quiet.
 struct LogOptions {
   int verbose = 0;
   bool quiet = false;
 };
 
-/// Adds -v and -q to |app| and applies them once parsing is done.
+/// Adds -v and -q to |app| and applies them once parsing is complete: -q errors only, -v debug,
+/// -vv trace (the libraries' own notices too). |opts| must outlive the parsing.
 void AddLogOptions(CLI::App& app, LogOptions* opts);
 
-/// Client TLS: --cacert FILE, --insecure; with |client_cert|, also --cert and --key.
-struct TlsClientOptions {
-  std::string cacert;
-  bool insecure = false;
-  std::string cert;
-  std::string key;
-};
-
-/// Adds the client TLS options to |app| under an "TLS" group.
+/// Adds the client TLS options (tls_options.h) to |app| under a "TLS" group: --cacert and
+/// --insecure; with |client_cert|, also --cert and --key.
 void AddTlsClientOptions(CLI::App& app, TlsClientOptions* opts, bool client_cert = false);
 
 /// Sets up |app| for |program|: --version, the house formatting, LogInit(program), and SIGPIPE

@@ -48,6 +48,16 @@ JsonPtr NewEvent(std::string_view type, std::string_view source, std::string_vie
   return ev;
 }
 
+JsonPtr NewGapEvent(std::string_view source, const Identity& channel, int64_t from_ms,
+                    int64_t to_ms) {
+  std::string to = FormatRfc3339Millis(to_ms);
+  JsonPtr gap = NewEvent("gap", source, NewUuid(), to);
+  SetIdentity(gap.get(), "channel", channel);
+  SetString(gap.get(), "from", FormatRfc3339Millis(from_ms));
+  SetString(gap.get(), "to", to);
+  return gap;
+}
+
 void SetIdentity(json_t* event, const char* key, const Identity& who) {
   json_t* obj = json_object();
   if (!who.id.empty()) SetString(obj, "id", who.id);

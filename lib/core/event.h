@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,11 @@ struct Identity {
 /// |at| is RFC 3339 UTC with milliseconds (time.h); empty means now.
 JsonPtr NewEvent(std::string_view type, std::string_view source, std::string_view id,
                  std::string_view at = {});
+
+/// A "gap" event: |source| may have missed events of |channel| between |from_ms| and |to_ms|
+/// (milliseconds since the epoch), as after a lost connection. Its "at" is |to_ms|.
+JsonPtr NewGapEvent(std::string_view source, const Identity& channel, int64_t from_ms,
+                    int64_t to_ms);
 
 /// Sets |key| (e.g. "channel", "user", "recipient") to {"id","login","name"} without empty keys.
 void SetIdentity(json_t* event, const char* key, const Identity& who);

@@ -12,6 +12,8 @@ namespace {
 bool g_stdout_failed = false;
 }
 
+void NoteStdoutFailed() { g_stdout_failed = true; }
+
 WriteResult WriteAll(std::string_view data, std::string* err, int fd) {
   const char* p = data.data();
   size_t left = data.size();

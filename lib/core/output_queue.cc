@@ -10,6 +10,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/output.h"
+
 NonBlockingFd::NonBlockingFd(int fd) : fd_(fd), flags_(fcntl(fd, F_GETFL)) {
   if (flags_ != -1 && fcntl(fd, F_SETFL, flags_ | O_NONBLOCK) == -1) flags_ = -1;
 }
@@ -44,10 +46,12 @@ OutputQueue::Flush OutputQueue::FlushTo(int fd, std::string* err) {
         return Flush::kClosed;
       }
       *err = strerror(errno);
+      if (fd == 1) NoteStdoutFailed();
       return Flush::kError;
     }
     if (n == 0) {
       *err = "write returned 0";
+      if (fd == 1) NoteStdoutFailed();
       return Flush::kError;
     }
     size_t left = static_cast<size_t>(n);
@@ -63,5 +67,5 @@ OutputQueue::Flush OutputQueue::FlushTo(int fd, std::string* err) {
       records_.pop_front();
     }
   }
-  return Flush::kDrained;
+  return Flush::kOk;
 }

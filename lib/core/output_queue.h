@@ -9,6 +9,8 @@
 #include <deque>
 #include <string>
 
+#include "core/output.h"
+
 /// Sets O_NONBLOCK on |fd| and restores the file status flags it had when destroyed. The flags
 /// belong to the file description, which the rest of a pipeline (or the terminal) shares, so they
 /// must go back as they were.
@@ -34,12 +36,10 @@ class OutputQueue {
   /// |max_bytes|: the bound that Full() reports against (the queue itself takes any amount).
   explicit OutputQueue(size_t max_bytes) : max_bytes_(max_bytes) {}
 
-  enum class Flush {
-    kDrained,  ///< everything is written
-    kBlocked,  ///< the descriptor takes no more now (EAGAIN): flush again when it is writable
-    kClosed,   ///< the reader went away (EPIPE)
-    kError,    ///< another write error; |err| says which
-  };
+  /// kOk (kDrained): everything is written; kBlocked: the descriptor takes no more now
+  /// (EAGAIN), flush again when it is writable; kClosed: the reader went away (EPIPE); kError:
+  /// another write error, |err| says which.
+  using Flush = WriteResult;
 
   /// Appends |record| (a whole line, its '\n' included) behind the others.
   void Push(std::string record);

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/time.h"
+
 namespace {
 
 volatile sig_atomic_t g_stop_signal = 0;
@@ -17,11 +19,6 @@ volatile sig_atomic_t g_stop_signal = 0;
 volatile int64_t g_first_ms = 0;
 constexpr int64_t kSameRequestMs = 1000;
 
-int64_t MonotonicMs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 void (*volatile g_wake)(void*) = nullptr;
 void* volatile g_wake_arg = nullptr;
 

@@ -1,9 +1,10 @@
-// The live Twitch IRC connection (twitch-irc without --input): one libwebsockets client on one
-// event loop that logs in, joins within the rate limit, keeps the link alive with PING/PONG,
-// follows RECONNECT (make before break, repeated lines written once), reconnects with backoff and
-// jitter after any drop, and reports the time it was away as a "gap" event per channel. Records
-// wait in a bounded queue for stdout, which is written without blocking the loop; over the bound,
-// reading from Twitch pauses until the queue has drained to half.
+// The live Twitch IRC connection (twitch-irc without --input): the IRC protocol on the shared
+// WebSocket client (ws/ws_client.h). It logs in, joins within the rate limit, keeps the link alive
+// with PING/PONG, follows RECONNECT (make before break, repeated lines written once; a storm of
+// them is followed with backoff), reconnects with backoff and jitter after any drop, and reports
+// the time it was away as a "gap" event per channel. Records wait in a bounded queue for stdout,
+// which is written without blocking the loop; over the bound, reading from Twitch pauses until
+// the queue has drained to half.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "core/cli.h"
+#include "core/tls_options.h"
 #include "twitch/irc_events.h"
 
 /// Everything the connection needs; twitch-irc(1) documents each.
@@ -33,7 +34,8 @@ constexpr int kJoinBurst = 20;
 constexpr int kJoinWindowMs = 10000;
 
 /// Twitch's JOIN limit as a sliding window: at most |burst| JOINs in any |window_ms|, counted
-/// across reconnects (the limit is per user, not per connection).
+/// across reconnects (the limit is per user, not per connection). Times are monotonic ms
+/// (MonotonicMs()), which no clock change moves.
 class JoinRateLimit {
  public:
   explicit JoinRateLimit(int burst = kJoinBurst, int64_t window_ms = kJoinWindowMs)

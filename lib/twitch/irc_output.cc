@@ -33,6 +33,7 @@ IrcEventWriter::Result IrcEventWriter::Emit(const std::string& line, std::string
       return Result::kOk;
     case WriteResult::kClosed:
       return Result::kClosed;
+    case WriteResult::kBlocked:  // WriteAll() waits EAGAIN out
     case WriteResult::kError:
       break;
   }
@@ -165,6 +166,7 @@ int RunIrcInput(int fd, const std::string& name, const IrcMapOptions& opts) {
         case IrcEventWriter::Result::kClosed:
           LogDebug("standard output: %s", err.c_str());
           return kExitOk;
+        case IrcEventWriter::Result::kBlocked:  // not from a blocking write
         case IrcEventWriter::Result::kError:
           LogError("standard output: %s", err.c_str());
           return kExitFailure;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "core/output.h"
 #include "core/output_queue.h"
 #include "twitch/irc_events.h"
 #include "twitch/irc_message.h"
@@ -27,11 +28,9 @@ class IrcEventWriter {
   IrcEventWriter(const IrcMapOptions& opts, std::string name, int fd = 1)
       : opts_(opts), name_(std::move(name)), fd_(fd) {}
 
-  enum class Result {
-    kOk,
-    kClosed,  ///< stdout's reader went away: stop cleanly
-    kError,   ///< stdout failed: stop with a runtime failure (|err| says why)
-  };
+  /// kOk; kClosed: stdout's reader went away, stop cleanly; kError: stdout failed, stop with a
+  /// runtime failure (|err| says why). Never kBlocked.
+  using Result = WriteResult;
 
   /// Handles one line (without CR LF). A line that does not parse is logged with its number
   /// |line_no| and counted in skipped(). |msg| receives the parsed line for the caller (its

@@ -216,7 +216,18 @@ std::string FormatHostPort(const std::string& host, int port) {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+std::string DisplayUrl(const std::string& url) {
+  size_t q = url.find_first_of("?#");
+  std::string shown = q == std::string::npos ? url : url.substr(0, q) + "?...";
+  size_t scheme = shown.find("://");
+  size_t from = scheme == std::string::npos ? 0 : scheme + 3;
+  size_t at = shown.find('@', from);
+  if (at != std::string::npos && at < shown.find('/', from)) shown.replace(from, at - from, "***");
+  return shown;
+}
+
 bool ParseWsUrl(const std::string& text, WsUrl* url, std::string* err) {
+  const std::string shown = DisplayUrl(text);
   std::string rest;
   if (text.compare(0, 5, "ws://") == 0) {
     url->tls = false;
@@ -225,7 +236,7 @@ bool ParseWsUrl(const std::string& text, WsUrl* url, std::string* err) {
     url->tls = true;
     rest = text.substr(6);
   } else {
-    *err = "'" + text + "': not a ws:// or wss:// URL";
+    *err = "'" + shown + "': not a ws:// or wss:// URL";
     return false;
   }
   size_t path_at = rest.find_first_of("/?#");
@@ -235,18 +246,18 @@ bool ParseWsUrl(const std::string& text, WsUrl* url, std::string* err) {
   if (hash != std::string::npos) path.erase(hash);
   if (path.empty() || path[0] != '/') path.insert(0, "/");
   if (hostport.find('@') != std::string::npos) {
-    *err = "'" + text + "': user information in URLs is not supported (use --header)";
+    *err = "'" + shown + "': user information in URLs is not supported (use --header)";
     return false;
   }
   std::string port_text;
   if (!SplitHostPort(hostport, &url->host, &port_text)) {
-    *err = "'" + text + "': bad host";
+    *err = "'" + shown + "': bad host";
     return false;
   }
   if (port_text.empty()) {
     url->port = url->tls ? 443 : 80;
   } else if (!ParsePort(port_text, &url->port) || url->port == 0) {
-    *err = "'" + text + "': bad port";
+    *err = "'" + shown + "': bad port";
     return false;
   }
   url->path = path;

@@ -47,5 +47,10 @@ struct WsUrl {
   std::string path;  ///< path and query, at least "/"
 };
 
-/// Parses "ws://host[:port][/path][?query]" or "wss://...". Returns false with |err| otherwise.
+/// Parses "ws://host[:port][/path][?query]" or "wss://...". Returns false with |err| otherwise;
+/// |err| shows the URL as DisplayUrl() does, since the query may hold a token.
 bool ParseWsUrl(const std::string& text, WsUrl* url, std::string* err);
+
+/// |url| for diagnostics: its query (which may hold a token) and fragment shown as "?...", user
+/// information as "***".
+std::string DisplayUrl(const std::string& url);

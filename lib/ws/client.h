@@ -1,6 +1,7 @@
-// ws-cat's engine: one WebSocket client connection in one libwebsockets loop. Text messages go
-// to stdout one line each; with --send, stdin lines go to the server; --reconnect retries with
-// backoff and jitter. See man/ws-cat.1.scd for the behaviour it promises.
+// ws-cat's engine: a WsClient (ws_client.h) whose text messages go to stdout one line each,
+// through a bounded queue that a slow reader cannot stall the connection with; with --send, stdin
+// lines go to the server; --reconnect retries with backoff and jitter. See man/ws-cat.1.scd for
+// the behaviour it promises.
 #pragma once
 
 #include <cstddef>
@@ -8,19 +9,21 @@
 #include <utility>
 #include <vector>
 
-#include "core/cli.h"
+#include "core/tls_options.h"
 #include "ws/address.h"
 
 /// Everything ws-cat can be told.
 struct CatOptions {
   std::string url_text;
   WsUrl url;
-  long long count = 0;  ///< exit after this many messages; 0: no limit
-  bool send = false;    ///< send stdin lines to the server
+  std::string display_url;  ///< url_text without its query, for diagnostics (set by RunCat)
+  long long count = 0;      ///< exit after this many messages; 0: no limit
+  bool send = false;        ///< send stdin lines to the server
   bool reconnect = false;
   double timeout = 0;          ///< seconds to connect, and of silence once connected; 0: none
   size_t max_line = 1u << 20;  ///< longest message printed or line sent
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string token;  ///< sent as "Authorization: Bearer" unless a header of that name is given
   TlsClientOptions tls;
 };
 

@@ -41,6 +41,30 @@ struct lws* AdoptStdin(struct lws_vhost* vhost, const char* protocol, std::strin
 }
 
 namespace {
+void LwsEmit(int level, const char* line) {
+  LogLevel ours = LogLevel::kTrace;
+  if (level & LLL_ERR) {
+    ours = LogLevel::kWarning;
+  } else if (level & LLL_WARN) {
+    ours = LogLevel::kDebug;
+  }
+  std::string text(line);
+  // lws prefixes a timestamp "[2026/11/28 18:00:00:0000] E: "; keep what follows.
+  size_t colon = text.find("] ");
+  if (!text.empty() && text[0] == '[' && colon != std::string::npos) text = text.substr(colon + 2);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  LogLibraryLine("libwebsockets", ours, text.c_str());
+}
+}  // namespace
+
+void LogRouteLibwebsockets() {
+  int mask = LLL_ERR;
+  if (LogGetLevel() >= LogLevel::kDebug) mask |= LLL_WARN;
+  if (LogGetLevel() >= LogLevel::kTrace) mask |= LLL_NOTICE | LLL_INFO;
+  lws_set_log_level(mask, LwsEmit);
+}
+
+namespace {
 void WakeLoop(void* context) { lws_cancel_service(static_cast<struct lws_context*>(context)); }
 }  // namespace
 
@@ -69,6 +93,26 @@ std::string ReadRestOfStdin() {
       return rest;
     }
   }
+}
+
+void LoopAlarm::After(struct lws_context* context, int64_t ms) {
+  context_ = context;
+  lws_sul_schedule(context, 0, &sul_.sul, &LoopAlarm::Due,
+                   static_cast<lws_usec_t>(ms < 0 ? 0 : ms) * LWS_US_PER_MS);
+}
+
+void LoopAlarm::Cancel() {
+  if (context_) lws_sul_cancel(&sul_.sul);
+  context_ = nullptr;
+}
+
+void LoopAlarm::Due(lws_sorted_usec_list_t* sul) noexcept {
+  GuardCallback([sul] {
+    LoopAlarm* self = reinterpret_cast<Sul*>(sul)->self;
+    self->context_ = nullptr;
+    if (self->fn_) self->fn_();
+    return 0;
+  });
 }
 
 namespace {

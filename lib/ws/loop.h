@@ -54,6 +54,40 @@ struct LoopTimer {
   static T* OwnerOf(lws_sorted_usec_list_t* s) { return reinterpret_cast<LoopTimer*>(s)->owner; }
 };
 
+/// A timer on an lws loop that runs a function, under GuardCallback like every other C callback.
+/// It must not move while scheduled (lws holds its address); destroying it cancels it, and so does
+/// Cancel(), which must come before its context is destroyed.
+class LoopAlarm {
+ public:
+  explicit LoopAlarm(std::function<void()> fn = nullptr) : fn_(std::move(fn)) { sul_.self = this; }
+  ~LoopAlarm() { Cancel(); }
+  LoopAlarm(const LoopAlarm&) = delete;
+  LoopAlarm& operator=(const LoopAlarm&) = delete;
+
+  /// What runs when the alarm is due.
+  void Set(std::function<void()> fn) { fn_ = std::move(fn); }
+  /// (Re)schedules the alarm on |context|, due in |ms| (0: at the next turn of the loop).
+  void After(struct lws_context* context, int64_t ms);
+  void Cancel();
+  bool pending() const { return context_ != nullptr; }
+
+ private:
+  struct Sul {  // standard layout: the sul lws hands back leads to |self|
+    lws_sorted_usec_list_t sul;
+    LoopAlarm* self;
+  };
+  static void Due(lws_sorted_usec_list_t* sul) noexcept;
+
+  Sul sul_{};
+  std::function<void()> fn_;
+  struct lws_context* context_ = nullptr;  // while scheduled
+};
+
+/// Routes libwebsockets' own log lines into core/log.h's logger, repeats rate-limited: errors
+/// (as warnings: mostly per-connection events that we handle and report ourselves) always, its
+/// warnings with -v, its notices with -vv.
+void LogRouteLibwebsockets();
+
 /// Makes a stop signal wake lws_service() of |context| (SetStopWakeup); clears it when destroyed.
 class StopWakeup {
  public:

@@ -6,4 +6,5 @@ list(APPEND SERVITOR_SOURCES
   lib/ws/loop.cc
   lib/ws/frame.cc
   lib/ws/retain_file.cc
+  lib/ws/ws_client.cc
 )

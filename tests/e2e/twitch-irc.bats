@@ -6,6 +6,8 @@
 # stdout (Twitch still serviced, events queued and written in order once the reader resumes).
 
 load helpers
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
 
 setup_file() {
@@ -243,14 +245,15 @@ stop_irc() {
   run ! grep goodtoken "$ERR"
 }
 
-@test "live: TLS is verified; without the test CA nothing connects, --insecure does" {
+@test "live: TLS is verified; without the test CA nothing connects (exit 1 at once, with the reason), --insecure does" {
   start_fake events
-  run --separate-stderr timeout --foreground -k 5 3 "$BIN/twitch-irc" --url "$URL" maplecrate
-  [ "$status" -eq 124 ]
-  [ -z "$output" ]
-  [[ "$stderr" == *"connection failed"* ]]
-  [[ "$stderr" == *"reconnecting"* ]]
-  run ! grep '> CAP' "$FLOG"
+  run --separate-stderr timeout --foreground -k 5 10 "$BIN/twitch-irc" --url "$URL" maplecrate
+  assert_equal "$status" 1
+  assert_equal "$output" ""
+  assert_equal "$(grep -v 'libwebsockets: SSL error' <<<"$stderr")" \
+    "twitch-irc: error: $URL: the server's certificate is not trusted: unable to get local issuer certificate"
+  run grep '> CAP' "$FLOG"
+  assert_failure
   ERR=$BATS_TEST_TMPDIR/err.log
   timeout --foreground 20 "$BIN/twitch-irc" --url "$URL" --insecure maplecrate \
     > "$BATS_TEST_TMPDIR/out" 2> "$ERR" &
@@ -507,4 +510,43 @@ stop_irc() {
   stop_irc
   expect_raids 2000
   grep -q 'reading resumed' "$ERR"
+}
+
+@test "live: a storm of RECONNECTs is followed with backoff after a few" {
+  start_fake reconnect-storm
+  start_irc maplecrate
+  wait_for_line "$ERR" 'reconnect requests within 60 s: following this one in [0-9]+ ms' 15
+  sleep 2  # the time in which an unchecked client would connect again and again
+  run grep -c '! connected' "$FLOG"
+  (( output <= 6 )) || { echo "$output connections"; false; }
+  stop_irc
+}
+
+@test "live: a server's text reaches stderr with its control characters escaped" {
+  start_fake notice-escape
+  start_irc maplecrate
+  wait_for_line "$FLOG" '^1! sent NOTICE' 15
+  wait_for_line "$ERR" 'notice #maplecrate' 5
+  stop_irc
+  run grep -c $'[\x01-\x08\x0b-\x1f\x7f]' "$ERR"
+  assert_output 0
+  run grep -F 'notice #maplecrate: \e[2J\e]0;owned\x07 look \u009b31m here pwn' "$ERR"
+  assert_success
+}
+
+@test "--url: its query is never shown, in a usage error or in the log" {
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --url 'wss://127.0.0.1:99999/?token=s3cret' chan
+  assert_equal "$status" 2
+  [[ "$stderr" == *"?..."* ]]
+  [[ "$stderr" != *s3cret* ]]
+  start_fake events
+  local plain=$URL
+  URL="$URL/?token=s3cret"
+  start_irc -v maplecrate
+  wait_for_line "$OUT" '"type":"cheer"' 15
+  stop_irc
+  run grep -c s3cret "$ERR"
+  assert_output 0
+  run grep -F "connected to $plain/?..." "$ERR"
+  assert_success
 }

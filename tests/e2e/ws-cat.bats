@@ -2,6 +2,8 @@
 # ws-cat end to end: against ws-serve and against a scripted Python server (tests/fakes/ws_server.py).
 
 load helpers
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -191,4 +193,77 @@ serve() {
   run --separate-stderr "$BIN/ws-cat"
   assert_failure 2
   refute_output
+}
+
+@test "ws-cat: a stalled reader of stdout does not stall the connection: --timeout holds, nothing is lost" {
+  # 400 kB at once (several pipe buffers), then a message every 0.2 s, and pings that must be
+  # answered within 0.5 s: the connection must be serviced while the reader is stalled for 2.5 s,
+  # and --timeout 1 must not fire on a live server.
+  fake_server --ping 0.5 burst:400,1000 every:0.2,20
+  local fifo=$T/stdout.fifo
+  mkfifo "$fifo"
+  ( for _ in $(seq 300); do [ -e "$T/go" ] && break; sleep 0.05; done; exec cat ) <"$fifo" >"$T/out" &
+  PIDS+=($!)
+  timeout 30 "$BIN/ws-cat" --timeout 1 "ws://127.0.0.1:$PORT/" >"$fifo" 2>"$T/err" 3>&- 7>&- &
+  local c=$!
+  PIDS+=($c)
+  sleep 2.5  # the stall itself: the reader reads nothing meanwhile
+  run kill -0 "$c"
+  assert_success
+  [ ! -s "$T/out" ]
+  touch "$T/go"
+  wait_pid "$c" 15
+  run wait "$c"
+  assert_success
+  run grep -c . "$T/out"
+  assert_output 420
+  run tail -1 "$T/out"
+  assert_output 'tick 20'
+  run grep -E 'error|nothing received' "$T/err"
+  assert_failure
+}
+
+@test "ws-cat: the token comes from WS_SERVE_TOKEN or --token-file (the file wins), never from argv" {
+  serve 0 --token t0ken --keep-open --history 1
+  echo hi >&7
+  WS_SERVE_TOKEN=t0ken run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 "ws://127.0.0.1:$PORT/"
+  assert_success
+  assert_output hi
+  echo t0ken >"$T/token"
+  WS_SERVE_TOKEN=wrong run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 --token-file "$T/token" "ws://127.0.0.1:$PORT/"
+  assert_success
+  assert_output hi
+  # Without it the server refuses (3); a token file that cannot be read is a usage error (2).
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 "ws://127.0.0.1:$PORT/"
+  assert_failure 3
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --token-file "$T/none" "ws://127.0.0.1:$PORT/"
+  assert_failure 2
+  [[ "$stderr" == *"--token-file"* ]]
+}
+
+@test "ws-cat: a URL's query is never shown in an error" {
+  run --separate-stderr "$BIN/ws-cat" 'ws://127.0.0.1:99999/?token=s3cret'
+  assert_failure 2
+  [[ "$stderr" == *"ws://127.0.0.1:99999/?..."* ]]
+  [[ "$stderr" != *s3cret* ]]
+  fake_server hold
+  kill -9 "${PIDS[0]}"
+  run --separate-stderr timeout 10 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/?token=s3cret"
+  assert_failure 1
+  [[ "$stderr" == *"cannot connect to ws://127.0.0.1:$PORT/?...: "* ]]
+  [[ "$stderr" != *s3cret* ]]
+}
+
+@test "ws-cat: a certificate that does not verify is fatal even with --reconnect (exit 1, the reason)" {
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+  serve 0 --keep-open --tls-cert "$T/cert.pem" --tls-key "$T/key.pem"
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --reconnect "wss://localhost:$PORT/"
+  assert_failure 1
+  [[ "$stderr" == *"ws-cat: error: wss://localhost:$PORT/: the server's certificate is not trusted: self-signed certificate"* ]]
+  [[ "$stderr" != *reconnecting* ]]
+  # The name must match too.
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --reconnect --cacert "$T/cert.pem" "wss://127.0.0.2:$PORT/"
+  assert_failure 1
+  [[ "$stderr" == *"not trusted: IP address mismatch"* ]]
 }

@@ -16,6 +16,8 @@ Scenarios (per connection number n, starting at 1):
   drop       n=1: the TCP connection is cut without a close frame; n=2: one event
   silent     n=1: never answers the client's PING; n=2: one event
   flood      a raid every 0.1 s, 200 at most (for a reader that goes away)
+  reconnect-storm  every connection: RECONNECT once joined (a server that keeps asking)
+  notice-escape    a NOTICE whose text holds terminal escape sequences (ESC, OSC, BEL, C1 CSI)
   stall      after 0.5 s ("stall begins"), --events raids with the ids ...fedcba900000 up, in 20
              frames (or of --frame-lines each) --frame-gap (0.2) s apart, and a PING of its own after every second frame ("sent PING
              K"); then "sent all". For a client whose stdout is stalled meanwhile. With
@@ -101,6 +103,13 @@ async def scenario(ws, n, nick, chan):
             await asyncio.sleep(0.1)
             if drop_if_unanswered(ws, n):
                 return
+    elif args.scenario == "reconnect-storm":
+        await ws.send(":tmi.twitch.tv RECONNECT\r\n")
+        log(n, "!", "sent RECONNECT")
+    elif args.scenario == "notice-escape":
+        await ws.send(f"@msg-id=pwn :tmi.twitch.tv NOTICE #{chan} "
+                      ":\x1b[2J\x1b]0;owned\x07 look \u009b31m here\r\n")
+        log(n, "!", "sent NOTICE")
     elif args.scenario == "flood":
         for i in range(200):
             await ws.send(RAID.format(chan=chan, n=i % 10) + "\r\n")

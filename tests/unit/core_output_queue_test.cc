@@ -7,6 +7,7 @@
 #include <csignal>
 #include <string>
 
+#include "core/output.h"
 #include "core/output_queue.h"
 
 namespace {
@@ -46,11 +47,11 @@ TEST(OutputQueueTest, WritesRecordsInOrderAndDrains) {
   EXPECT_EQ(q.records(), 2u);
   EXPECT_EQ(q.bytes(), 8u);
   std::string err;
-  EXPECT_EQ(q.FlushTo(p.fds[1], &err), OutputQueue::Flush::kDrained);
+  EXPECT_EQ(q.FlushTo(p.fds[1], &err), OutputQueue::Flush::kOk);
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.bytes(), 0u);
   EXPECT_EQ(p.ReadAll(), "one\ntwo\n");
-  EXPECT_EQ(q.FlushTo(p.fds[1], &err), OutputQueue::Flush::kDrained);  // nothing left: no-op
+  EXPECT_EQ(q.FlushTo(p.fds[1], &err), OutputQueue::Flush::kOk);  // nothing left: no-op
 }
 
 TEST(OutputQueueTest, PartialWritesGoOnWhereTheyStopped) {
@@ -68,7 +69,7 @@ TEST(OutputQueueTest, PartialWritesGoOnWhereTheyStopped) {
   int blocked = 0;
   for (int i = 0; i < 100 && !q.empty(); ++i) {
     OutputQueue::Flush f = q.FlushTo(p.fds[1], &err);
-    ASSERT_TRUE(f == OutputQueue::Flush::kBlocked || f == OutputQueue::Flush::kDrained) << err;
+    ASSERT_TRUE(f == OutputQueue::Flush::kBlocked || f == OutputQueue::Flush::kOk) << err;
     if (f == OutputQueue::Flush::kBlocked) ++blocked;
     got += p.ReadAll();
     EXPECT_EQ(q.bytes(), want.size() - got.size());  // what is not out is queued, to the byte
@@ -162,6 +163,26 @@ TEST(NonBlockingFdTest, SetsAndRestoresTheFlags) {
   close(fds[1]);
   NonBlockingFd closed(fds[1]);  // no longer open: untouched, and says so
   EXPECT_FALSE(closed.ok());
+}
+
+}  // namespace
+
+namespace {
+
+// A failed write from the queue must reach the exit-time check, as one by WriteLine() does.
+TEST(OutputQueueTest, AFailedStdoutWriteIsReportedAtExit) {
+  EXPECT_EXIT(
+      {
+        int full = open("/dev/full", O_WRONLY);
+        dup2(full, 1);
+        OutputQueue q(1024);
+        q.Push("a record\n");
+        std::string err;
+        bool failed = q.FlushTo(1, &err) == OutputQueue::Flush::kError;
+        bool clean = CheckStdoutAtExit(&err);
+        _exit(failed && !clean ? 7 : 0);
+      },
+      ::testing::ExitedWithCode(7), "");
 }
 
 }  // namespace

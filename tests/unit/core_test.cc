@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -191,7 +192,7 @@ TEST(Log, WaitsBrieflyForAFullNonBlockingStderr) {
         LogError("%s", "a diagnostic that must not be lost");
         reader.join();
         _exit(got.substr(filled) == "core-test: error: a diagnostic that must not be lost\n" ? 0
-                                                                                            : 1);
+                                                                                             : 1);
       },
       testing::ExitedWithCode(0), "");
 }
@@ -245,6 +246,62 @@ TEST(Signals, SecondSignalExitsAtOnceUnlessItIsADuplicate) {
         _exit(0);       // not reached
       },
       testing::ExitedWithCode(1), "interrupted again");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Log, EscapesControlCharactersButKeepsUtf8) {
+  EXPECT_EQ(LogEscape("plain text, é, ✓"), "plain text, é, ✓");
+  EXPECT_EQ(LogEscape("\x1b[2J\x1b]0;owned\x07 x"), "\\e[2J\\e]0;owned\\x07 x");
+  EXPECT_EQ(LogEscape("a\nb\rc\td\x7f"), "a\\nb\\rc\\td\\x7f");
+  EXPECT_EQ(LogEscape("\xc2\x9b"
+                      "31m"),
+            "\\u009b31m");  // C1 CSI as UTF-8
+  EXPECT_EQ(LogEscape("\x9b"
+                      "31m \xff"),
+            "\\x9b31m \\xff");  // bytes that are not UTF-8
+  EXPECT_EQ(LogEscape(std::string("nul\0x", 5)), "nul\\x00x");
+}
+
+// Captures what Log writes to stderr while |f| runs.
+template <typename F>
+std::string CaptureStderr(F&& f) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  int saved = dup(2);
+  dup2(fds[1], 2);
+  close(fds[1]);
+  f();
+  dup2(saved, 2);
+  close(saved);
+  std::string out;
+  char buf[4096];
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  return out;
+}
+
+TEST(Log, ADiagnosticWithControlCharactersIsOneEscapedLine) {
+  std::string out = CaptureStderr([] { LogError("notice: %s", "\x1b[2Jclear\nsecond line"); });
+  EXPECT_EQ(out.find('\x1b'), std::string::npos);
+  EXPECT_NE(out.find("\\e[2Jclear\\nsecond line"), std::string::npos) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1);
+}
+
+TEST(Log, RepeatedLibraryLinesAreCountedNotPrinted) {
+  std::string out = CaptureStderr([] {
+    for (int i = 0; i < 1000; ++i)
+      LogLibraryLine("libwebsockets", LogLevel::kWarning, "accept: errno 24");
+    LogLibraryLine("libwebsockets", LogLevel::kWarning, "something else");
+  });
+  size_t lines = static_cast<size_t>(std::count(out.begin(), out.end(), '\n'));
+  EXPECT_EQ(lines, static_cast<size_t>(kLogRepeatBurst) + 2) << out;
+  EXPECT_NE(out.find("repeated 997 more times"), std::string::npos) << out;
+  EXPECT_NE(out.find("something else"), std::string::npos);
 }
 
 }  // namespace

@@ -164,3 +164,21 @@ TEST(Event, AcceptsUnknownExtraKeys) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Event, GapEventIsValidAndSpansTheTimes) {
+  Identity channel;
+  channel.login = "maplecrate";
+  JsonPtr gap = NewGapEvent("irc", channel, 1767225600000, 1767225605250);
+  std::string err;
+  EXPECT_TRUE(ValidateEvent(gap.get(), &err)) << err;
+  EXPECT_STREQ(json_string_value(json_object_get(gap.get(), "type")), "gap");
+  EXPECT_STREQ(json_string_value(json_object_get(gap.get(), "from")), "2026-01-01T00:00:00.000Z");
+  EXPECT_STREQ(json_string_value(json_object_get(gap.get(), "to")), "2026-01-01T00:00:05.250Z");
+  EXPECT_STREQ(json_string_value(json_object_get(gap.get(), "at")), "2026-01-01T00:00:05.250Z");
+  json_t* ch = json_object_get(gap.get(), "channel");
+  EXPECT_STREQ(json_string_value(json_object_get(ch, "login")), "maplecrate");
+}
+
+}  // namespace

@@ -154,3 +154,18 @@ TEST(ListeningAddress, TellsWhatTheKernelBound) {
   EXPECT_FALSE(ListeningAddress(port, &host, &err));
   EXPECT_NE(err.find("no listening socket"), std::string::npos);
 }
+
+TEST(WsAddress, ErrorsAndDiagnosticsNeverShowAQueryOrPassword) {
+  WsUrl u;
+  std::string err;
+  EXPECT_FALSE(ParseWsUrl("ws://127.0.0.1:99999/?token=s3cret", &u, &err));
+  EXPECT_EQ(err, "'ws://127.0.0.1:99999/?...': bad port");
+  EXPECT_FALSE(ParseWsUrl("ws://user:s3cret@host/", &u, &err));
+  EXPECT_EQ(err.find("s3cret"), std::string::npos) << err;
+  EXPECT_FALSE(ParseWsUrl("http://x/?token=s3cret", &u, &err));
+  EXPECT_EQ(err.find("s3cret"), std::string::npos) << err;
+  EXPECT_EQ(DisplayUrl("wss://h:1/p?token=s3cret#x"), "wss://h:1/p?...");
+  EXPECT_EQ(DisplayUrl("wss://h:1/p"), "wss://h:1/p");
+  EXPECT_EQ(DisplayUrl("ws://u:pw@h/p"), "ws://***@h/p");
+  EXPECT_EQ(DisplayUrl("ws://h/a@b"), "ws://h/a@b");
+}

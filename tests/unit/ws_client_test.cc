@@ -1,0 +1,240 @@
+// The shared WebSocket client (ws/ws_client.h) against a small libwebsockets server run in a
+// thread of its own: reassembly and the size cap, close codes, reconnect with backoff, the
+// watchdog, and make-before-break over two connections with a storm of handovers slowed down.
+#include "ws/ws_client.h"
+
+#include <gtest/gtest.h>
+#include <libwebsockets.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/time.h"
+
+namespace {
+
+// The server: to each connection it sends |script| (a "|" inside a message splits it into
+// fragments), then closes with |close_code|, unless |hold|.
+struct TestServer {
+  std::vector<std::string> script;
+  int close_code = 1000;
+  bool hold = false;
+  std::atomic<int> port{0};
+  std::atomic<int> connections{0};
+  std::atomic<bool> stop{false};
+  std::atomic<struct lws_context*> context{nullptr};
+  std::thread thread;
+
+  struct Session {
+    size_t next = 0;
+    size_t frag = 0;
+  };
+
+  static int Callback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in,
+                      size_t len) {
+    auto* self = static_cast<TestServer*>(lws_context_user(lws_get_context(wsi)));
+    auto* s = static_cast<Session*>(user);
+    switch (reason) {
+      case LWS_CALLBACK_ESTABLISHED:
+        ++self->connections;
+        *s = Session();
+        lws_callback_on_writable(wsi);
+        return 0;
+      case LWS_CALLBACK_SERVER_WRITEABLE: {
+        if (s->next >= self->script.size()) {
+          if (self->hold) return 0;
+          lws_close_reason(wsi, static_cast<enum lws_close_status>(self->close_code), nullptr, 0);
+          return -1;
+        }
+        std::string msg = self->script[s->next];
+        std::vector<std::string> parts;
+        size_t at = 0, bar;
+        while ((bar = msg.find('|', at)) != std::string::npos) {
+          parts.push_back(msg.substr(at, bar - at));
+          at = bar + 1;
+        }
+        parts.push_back(msg.substr(at));
+        const std::string& part = parts[s->frag];
+        std::vector<unsigned char> buf(LWS_PRE + part.size());
+        memcpy(buf.data() + LWS_PRE, part.data(), part.size());
+        int flags = lws_write_ws_flags(LWS_WRITE_TEXT, s->frag == 0, s->frag + 1 == parts.size());
+        lws_write(wsi, buf.data() + LWS_PRE, part.size(),
+                  static_cast<enum lws_write_protocol>(flags));
+        if (++s->frag == parts.size()) {
+          s->frag = 0;
+          ++s->next;
+        }
+        lws_callback_on_writable(wsi);
+        return 0;
+      }
+      default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+  }
+
+  void Start() {
+    thread = std::thread([this] {
+      static const struct lws_protocols protocols[] = {
+          {"test", &TestServer::Callback, sizeof(Session), 4096, 0, nullptr, 0},
+          {nullptr, nullptr, 0, 0, 0, nullptr, 0}};
+      struct lws_context_creation_info info;
+      memset(&info, 0, sizeof info);
+      info.port = 0;
+      info.iface = "127.0.0.1";
+      info.protocols = protocols;
+      info.user = this;
+      struct lws_context* ctx = lws_create_context(&info);
+      context = ctx;
+      port = lws_get_vhost_listen_port(lws_get_vhost_by_name(ctx, "default"));
+      while (!stop) lws_service(ctx, 0);
+      context = nullptr;
+      lws_context_destroy(ctx);
+    });
+    while (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  void Join() {  // lws 4.1 ignores lws_service()'s timeout: the loop is woken to see |stop|
+    stop = true;
+    if (context) lws_cancel_service(context);
+    if (thread.joinable()) thread.join();
+  }
+  ~TestServer() { Join(); }
+};
+
+// Records what the client reports; |on_opened| etc. let a test steer it.
+struct Recorder : WsClientListener {
+  std::vector<std::string> messages;
+  std::vector<WsCloseInfo> closed;
+  std::vector<int> opened;
+  int reconnects_left = 0;
+  std::function<void(int)> on_opened;
+  std::function<void(int, std::string_view)> on_message;
+  std::function<bool(int)> on_closed;  // true: handled
+
+  void OnOpened(int slot) override {
+    opened.push_back(slot);
+    if (on_opened) on_opened(slot);
+  }
+  void OnMessage(int slot, std::string_view text) override {
+    messages.emplace_back(text);
+    if (on_message) on_message(slot, text);
+  }
+  bool OnClosed(int slot, const WsCloseInfo& info) override {
+    closed.push_back(info);
+    if (on_closed && on_closed(slot)) return false;
+    if (reconnects_left-- > 0) return true;
+    client->Drain(0);
+    return false;
+  }
+};
+
+WsClientOptions OptionsFor(const TestServer& server) {
+  WsClientOptions o;
+  o.url.host = "127.0.0.1";
+  o.url.port = server.port;
+  o.url.path = "/";
+  o.display_url = "ws://127.0.0.1/";
+  o.backoff = BackoffPolicy{10, 40, 0};
+  o.max_message = 16;
+  return o;
+}
+
+TEST(WsClient, ReassemblesSkipsOverLongAndReportsTheClose) {
+  TestServer server;
+  server.script = {"one", "t|w|o", "x|xxxxxxxx|xxxxxxxxxx", "three"};
+  server.close_code = 1011;
+  server.Start();
+  Recorder r;
+  WsClient client(OptionsFor(server), &r);
+  EXPECT_EQ(client.Run(), 0);
+  EXPECT_EQ(r.messages, (std::vector<std::string>{"one", "two", "three"}));
+  ASSERT_EQ(r.closed.size(), 1u);
+  EXPECT_TRUE(r.closed[0].opened);
+  EXPECT_EQ(r.closed[0].close_code, 1011);
+}
+
+TEST(WsClient, ReconnectsWithBackoffWhenTheListenerAsks) {
+  TestServer server;
+  server.script = {"hi"};
+  server.Start();
+  Recorder r;
+  r.reconnects_left = 2;
+  WsClient client(OptionsFor(server), &r);
+  int64_t t0 = MonotonicMs();
+  EXPECT_EQ(client.Run(), 0);
+  EXPECT_GE(MonotonicMs() - t0, 10 + 20);  // two delays: 10 ms, then 20 ms
+  EXPECT_EQ(r.messages, (std::vector<std::string>{"hi", "hi", "hi"}));
+  EXPECT_EQ(client.connections(), 3);
+  EXPECT_EQ(server.connections, 3);
+}
+
+TEST(WsClient, AFailedConnectIsReportedUnopened) {
+  TestServer server;
+  server.Start();
+  WsClientOptions o = OptionsFor(server);
+  server.Join();
+  Recorder r;
+  WsClient client(o, &r);
+  EXPECT_EQ(client.Run(), 0);
+  ASSERT_EQ(r.closed.size(), 1u);
+  EXPECT_FALSE(r.closed[0].opened);
+  EXPECT_FALSE(r.closed[0].error.empty());
+}
+
+TEST(WsClient, TheWatchdogCutsASilentConnection) {
+  TestServer server;
+  server.hold = true;
+  server.Start();
+  Recorder r;
+  WsClient client(OptionsFor(server), &r);
+  r.on_opened = [&](int slot) { client.Watch(slot, 100, "nothing for 0.1s"); };
+  int64_t t0 = MonotonicMs();
+  EXPECT_EQ(client.Run(), 0);
+  EXPECT_GE(MonotonicMs() - t0, 100);
+  ASSERT_EQ(r.closed.size(), 1u);
+  EXPECT_EQ(r.closed[0].error, "nothing for 0.1s");
+}
+
+TEST(WsClient, HandoverKeepsTheOldConnectionUntilTheListenerClosesIt) {
+  TestServer server;
+  server.script = {"m"};
+  server.hold = true;
+  server.Start();
+  Recorder r;
+  WsClientOptions o = OptionsFor(server);
+  o.handover_burst = 2;
+  WsClient client(o, &r);
+  std::vector<int64_t> opened_at;
+  // Each connection's message: the one before it is still open (make before break) and is closed
+  // now; once it has gone, the next handover.
+  r.on_message = [&](int slot, std::string_view) {
+    opened_at.push_back(MonotonicMs());
+    EXPECT_EQ(slot, client.active());
+    if (opened_at.size() == 1) {
+      EXPECT_TRUE(client.Handover());
+      EXPECT_FALSE(client.Handover());  // one at a time
+      return;
+    }
+    EXPECT_TRUE(client.open(1 - slot));
+    client.Close(1 - slot);
+  };
+  r.on_closed = [&](int slot) {
+    if (slot == client.active()) return false;
+    if (opened_at.size() == 4) {
+      client.Drain(0);
+    } else {
+      EXPECT_TRUE(client.Handover());
+    }
+    return true;
+  };
+  EXPECT_EQ(client.Run(), 0);
+  ASSERT_EQ(opened_at.size(), 4u);
+  EXPECT_EQ(server.connections, 4);
+  EXPECT_TRUE(r.closed.size() >= 3u);
+  // The third handover in the window came after a backoff delay (10 ms), the first two at once.
+  EXPECT_GE(opened_at[3] - opened_at[2], 10);
+}
+
+}  // namespace
