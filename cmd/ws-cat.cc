@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", o.token_file,
                  "Send the token in FILE as 'Authorization: Bearer' (default: $WS_SERVE_TOKEN)")
       ->type_name("FILE");
+  app.add_option("--after", c.after,
+                 "Resume after event ID (ws-serve ?after=); reconnects resume after the last one")
+      ->type_name("ID");
   app.add_option("--max-line", c.max_line, "Skip longer messages (and stdin lines)")
       ->type_name("BYTES")
       ->check(CLI::PositiveNumber);

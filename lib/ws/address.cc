@@ -226,6 +226,21 @@ std::string DisplayUrl(const std::string& url) {
   return shown;
 }
 
+std::string WithAfter(const std::string& path, const std::string& id) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out = path + (path.find('?') == std::string::npos ? "?" : "&") + "after=";
+  for (unsigned char c : id) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 bool ParseWsUrl(const std::string& text, WsUrl* url, std::string* err) {
   const std::string shown = DisplayUrl(text);
   std::string rest;

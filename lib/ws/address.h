@@ -39,6 +39,10 @@ bool IsSameOrigin(const std::string& origin, const std::string& host_header, boo
 /// "HOST:PORT", with IPv6 addresses in brackets.
 std::string FormatHostPort(const std::string& host, int port);
 
+/// |path| (a URL's path and query) with "after=" |id| added to its query, percent-encoded: how a
+/// client names the last event it has to ws-serve (resume).
+std::string WithAfter(const std::string& path, const std::string& id);
+
 /// A WebSocket URL split up.
 struct WsUrl {
   bool tls = false;  ///< wss://

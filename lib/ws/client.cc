@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/exit_status.h"
+#include "core/json.h"
 #include "core/line_reader.h"
 #include "core/log.h"
 #include "core/output.h"
@@ -45,6 +46,7 @@ class Cat : public WsClientListener {
     Rearm(slot);
     if (client->ending()) return;
     client->Print(text);
+    if (!opts_.after.empty()) KeepLastId(text);
     if (opts_.count > 0 && ++received_ >= opts_.count) {
       LogDebug("%lld messages: done", received_);
       client->Drain(kExitOk);
@@ -105,6 +107,15 @@ class Cat : public WsClientListener {
       }
     }
     client->ReadStdin(client->queued(slot) < kMaxQueuedLines);
+  }
+
+  // Resuming (--after): the id of the last event printed, which a reconnect resumes after.
+  void KeepLastId(std::string_view text) {
+    if (text.empty() || text[0] != '{') return;
+    std::string err;
+    JsonPtr j = JsonParse(text, &err);
+    std::string id = j && !json_object_get(j.get(), "control") ? JsonString(j.get(), "id") : "";
+    if (!id.empty()) client->SetPath(WithAfter(opts_.url.path, id));
   }
 
   const CatOptions& opts_;
@@ -179,6 +190,7 @@ int RunCat(const CatOptions& opts) {
   Cat cat(o);
   WsClientOptions c;
   c.url = o.url;
+  if (!o.after.empty()) c.url.path = WithAfter(o.url.path, o.after);
   c.display_url = o.display_url;
   c.tls = o.tls;
   c.headers = o.headers;

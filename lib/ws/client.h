@@ -24,6 +24,7 @@ struct CatOptions {
   size_t max_line = 1u << 20;  ///< longest message printed or line sent
   std::vector<std::pair<std::string, std::string>> headers;
   std::string token;  ///< sent as "Authorization: Bearer" unless a header of that name is given
+  std::string after;  ///< resume after this event id (ws-serve's ?after=); empty: do not
   TlsClientOptions tls;
 };
 

@@ -276,7 +276,10 @@ const struct lws_protocols kProtocols[] = {
 };
 
 void DrainTimeout(lws_sorted_usec_list_t* sul) noexcept {
-  LoopTimer<Server>::OwnerOf(sul)->OnDrainTimeout();
+  GuardCallback([&]() -> int {
+    LoopTimer<Server>::OwnerOf(sul)->OnDrainTimeout();
+    return 0;
+  });
 }
 
 void RetainTick(lws_sorted_usec_list_t* sul) noexcept {
@@ -671,7 +674,7 @@ void Server::FlushStdout() {
   if (relay_closed_) return;
   std::string err;
   switch (relay_out_.Flush(&err)) {
-    case OutputQueue::Flush::kDrained:
+    case OutputQueue::Flush::kOk:
     case OutputQueue::Flush::kBlocked:  // FlushStdout() runs again once stdout takes more
       break;
     case OutputQueue::Flush::kClosed:

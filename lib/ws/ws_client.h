@@ -118,6 +118,10 @@ class WsClient {
   /// How many connections were started so far (1 for the first).
   int connections() const { return started_; }
 
+  /// The path (and query) that the next connection asks for; host and port stay. For a client
+  /// that resumes (ws-cat --after) with what it has seen so far.
+  void SetPath(std::string path) { opts_.url.path = std::move(path); }
+
   /// A session that works: the next failure starts from the shortest delay again.
   void ResetBackoff() { backoff_.Reset(); }
 

@@ -267,3 +267,26 @@ serve() {
   assert_failure 1
   [[ "$stderr" == *"not trusted: IP address mismatch"* ]]
 }
+
+@test "ws-cat: --after ID resumes after that event; --reconnect resumes after the last one printed" {
+  serve 0 --retain-file "$T/retained.ndjson"
+  local i
+  for i in 1 2 3; do printf '{"v":1,"type":"follow","id":"e%d"}\n' "$i" >&7; done
+  timeout 30 "$BIN/ws-cat" --reconnect --after e1 "ws://127.0.0.1:$PORT/" >"$T/out" 2>"$T/err" &
+  local cat_pid=$!
+  PIDS+=($cat_pid)
+  wait_for_line "$T/out" '"id":"e3"'
+  # ws-serve restarts on the same port; what it retained comes back from the file.
+  local port=$PORT
+  exec 7>&-
+  wait_pid "$SERVE_PID"
+  : >"$T/serve.log"
+  serve "$port" --retain-file "$T/retained.ndjson"
+  printf '{"v":1,"type":"follow","id":"e4"}\n' >&7
+  wait_for_line "$T/out" '"id":"e4"' 20
+  kill "$cat_pid"
+  run jq -r 'select(.type) | .id' "$T/out"
+  assert_output $'e2\ne3\ne4'
+  run jq -c 'select(.control) | [.after, .found]' "$T/out"
+  assert_output $'["e1",true]\n["e3",true]'
+}
