@@ -7,5 +7,7 @@ list(APPEND SERVITOR_SOURCES
   lib/twitch/irc_events.cc
   lib/twitch/irc_message.cc
   lib/twitch/irc_output.cc
+  lib/twitch/webhook.cc
+  lib/twitch/webhook_server.cc
 )
 list(APPEND SERVITOR_SOURCES lib/twitch/pubsub_events.cc lib/twitch/pubsub_protocol.cc)

@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/log.h"
+
 namespace {
 
 bool ParsePort(const std::string& s, int* port) {
@@ -214,6 +216,29 @@ bool IsSameOrigin(const std::string& origin, const std::string& host_header, boo
 std::string FormatHostPort(const std::string& host, int port) {
   bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+bool CheckListeningAddress(const std::string& host, int asked_port, int port, bool* wildcard) {
+  *wildcard = false;
+  std::string bound, err;
+  if (!ListeningAddress(port, &bound, &err)) {
+    LogError("listen %s: cannot check the listening socket: %s",
+             FormatHostPort(host, asked_port).c_str(), err.c_str());
+    return false;
+  }
+  if (bound != host) {
+    LogError("listen %s: bound to %s instead: refusing to serve there",
+             FormatHostPort(host, asked_port).c_str(), FormatHostPort(bound, port).c_str());
+    return false;
+  }
+  if (!IsWildcardAddress(bound)) {
+    LogInfo("listening on %s", FormatHostPort(bound, port).c_str());
+    return true;
+  }
+  *wildcard = true;
+  LogInfo("listening on %s (every %s address of this machine)", FormatHostPort(bound, port).c_str(),
+          IsIpv4Address(bound) ? "IPv4" : "IPv4 and IPv6");
+  return true;
 }
 
 bool ParseWsUrl(const std::string& text, WsUrl* url, std::string* err) {
