@@ -161,6 +161,22 @@ FOLLOW='{"subscription":{"id":"sub-1","type":"channel.follow","version":"2","sta
   stop_hook
 }
 
+@test "twitch-hook: headers that never end are closed after --request-timeout" {
+  start_hook --request-timeout 1
+  run timeout 20 $PY -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+start = time.monotonic()
+s.sendall(b"POST /eventsub HTTP/1.1\r\nHost: x\r\n")
+s.settimeout(10)
+print("closed" if s.recv(100) == b"" else "answered", round(time.monotonic() - start))
+' "$PORT"
+  assert_output --regexp '^closed [12]$'
+  run hook post --id after-slow-headers --body "$FOLLOW"
+  assert_output '204 '
+  stop_hook
+}
+
 @test "twitch-hook: 200 connections at once are each answered, each event written once" {
   start_hook
   run hook many --count 200 --prefix many
