@@ -251,6 +251,10 @@ bool WebhookStateFile::Open(const std::string& path, WebhookHandler* handler, in
 
 bool WebhookStateFile::Append(std::string_view id, int64_t now_ms, std::string* err) {
   if (!file_) return true;
+  // One id a line, read back with "%399s": Twitch's ids are UUIDs; anything else stays in memory.
+  if (id.empty() || id.size() > 256 || id.find_first_of(" \t\r\n") != std::string_view::npos) {
+    return true;
+  }
   if (fprintf(file_, "%lld %.*s\n", static_cast<long long>(now_ms), static_cast<int>(id.size()),
               id.data()) < 0 ||
       fflush(file_) != 0) {

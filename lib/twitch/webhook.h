@@ -100,7 +100,8 @@ class WebhookStateFile {
   /// the window, and keeps it open for Append(). False with |err| when it cannot be read or
   /// written.
   bool Open(const std::string& path, WebhookHandler* handler, int64_t now_ms, std::string* err);
-  /// Appends one id and flushes it. False with |err| on a write error.
+  /// Appends one id and flushes it (an id with white space or over 256 bytes, which Twitch's
+  /// UUIDs never are, is not kept). False with |err| on a write error.
   bool Append(std::string_view id, int64_t now_ms, std::string* err);
   bool is_open() const { return file_ != nullptr; }
 

@@ -288,3 +288,20 @@ with open(sys.argv[3], "wb") as out:
   run jq -r .id "$T/out"
   assert_output 'kept-2'
 }
+
+@test "twitch-hook: --tls-cert/--tls-key serve HTTPS; a plain request to it gets no answer" {
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/k.pem" -out "$T/c.pem" -days 1 \
+    -subj /CN=127.0.0.1 2>/dev/null
+  start_hook --tls-cert "$T/c.pem" --tls-key "$T/k.pem"
+  run hook post --id over-tls --body "$FOLLOW" --tls "$T/c.pem"
+  assert_output '204 '
+  run hook post --id over-tls --body "$FOLLOW" --tls "$T/c.pem" --forge
+  assert_output --regexp '^403 '
+  run hook post --id plain --body "$FOLLOW"
+  refute_output --regexp '^2'
+  run env -u TWITCH_HOOK_SECRET "$BIN/twitch-hook" --tls-cert "$T/c.pem" --secret-file /dev/null
+  assert_failure 2
+  stop_hook
+  run jq -r .id "$T/out"
+  assert_output over-tls
+}

@@ -4,6 +4,7 @@
 of message id + timestamp + raw body under the secret, and the body as raw bytes.
 
 Commands (every one bounded by --timeout; each prints what the server answered):
+  (--tls CA: every command over HTTPS, trusting CA)
   post      one request: --type, --id, --body (JSON text) or --golden FILE (its first message),
             --age SECONDS (a timestamp that far in the past; negative: the future), --forge (a
             signature under another secret), --omit HEADER (leave a header out, "signature" too),
@@ -73,6 +74,11 @@ def request_bytes(args, mid, mtype, body, sub_type="channel.follow", stamp=None,
 
 def connect(args):
     s = socket.create_connection(("127.0.0.1", args.port), timeout=args.timeout)
+    if args.tls:
+        import ssl
+        ctx = ssl.create_default_context(cafile=args.tls)
+        ctx.check_hostname = False
+        s = ctx.wrap_socket(s)
     return s
 
 
@@ -309,6 +315,7 @@ def main():
     p.add_argument("--age", type=float, default=0.0)
     p.add_argument("--forge", action="store_true")
     p.add_argument("--show-type", action="store_true")
+    p.add_argument("--tls", help="HTTPS, trusting this CA certificate (PEM)")
     p.add_argument("--omit", action="append")
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--prefix", default="msg")
