@@ -4,10 +4,11 @@
 //
 // A request, precisely: its headers arrive within --request-timeout (lws's idle bound on a
 // header table), then its body within --request-timeout more (PENDING_TIMEOUT_HTTP_CONTENT). A
-// Content-Length over 1 MiB is answered 413 before any of the body is read, and a chunked body
-// that grows past it is answered 413 as soon as it does; either way the connection is closed
-// rather than read to its end. The whole body is then judged by WebhookHandler, and the events
-// of a fresh notification are pushed to the output queue before the 2xx is written.
+// Content-Length over 1 MiB is answered 413 before any of the body is read, a body that grows
+// past its bound is answered 413 as soon as it does, and a body without a Content-Length
+// (chunked) 411; the connection is then closed rather than read to its end. The whole body is then
+// judged by WebhookHandler, and the events of a fresh notification are pushed to the output queue
+// before the 2xx is written.
 #include "twitch/webhook_server.h"
 
 #include <libwebsockets.h>
@@ -304,6 +305,11 @@ int HookServer::OnHttp(struct lws* wsi, const char* uri) {
   if (method != HttpMethod::kPost) {
     return Refuse(wsi, WebhookRefusal::kMethod, 405,
                   std::string(MethodName(method)) + " " + path + ": only POST", has_body);
+  }
+  // lws 4.1 passes no chunked request body on: one without a length would only time out.
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 &&
+      lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+    return Refuse(wsi, WebhookRefusal::kMalformed, 411, "a body without Content-Length", true);
   }
   char len[32] = "";
   if (lws_hdr_copy(wsi, len, sizeof len, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&

@@ -123,7 +123,7 @@ FOLLOW='{"subscription":{"id":"sub-1","type":"channel.follow","version":"2","sta
   [ "$(wc -l <"$T/got")" -gt 40 ]
 }
 
-@test "twitch-hook: missing headers and garbage are 400, an oversized body 413, other methods 405, other paths 404" {
+@test "twitch-hook: missing headers and garbage are 400, an oversized body 413, no length 411, other methods 405, other paths 404" {
   start_hook
   run hook post --body "$FOLLOW" --omit message-id
   assert_output '400 no Twitch-Eventsub-Message-Id'
@@ -138,6 +138,8 @@ FOLLOW='{"subscription":{"id":"sub-1","type":"channel.follow","version":"2","sta
   run hook big --length 2000000 --send 70000
   assert_output --regexp '^413 '
   run hook raw --data 'GARBAGE\r\n\r\n'
+  run hook raw --data 'POST /eventsub HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'
+  assert_output --regexp '^411 '
   refute_output --regexp '^2'
   run hook post --method GET --body ''
   assert_output --regexp '^405 '
@@ -146,7 +148,7 @@ FOLLOW='{"subscription":{"id":"sub-1","type":"channel.follow","version":"2","sta
   run curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/healthz"
   assert_output 200
   run health
-  assert_output --partial '"malformed":5,"too_large":1,"method":1,"path":1'
+  assert_output --partial '"malformed":6,"too_large":1,"method":1,"path":1'
   stop_hook
   run cat "$T/out"
   assert_output ''
