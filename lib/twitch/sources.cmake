@@ -13,4 +13,6 @@ list(APPEND SERVITOR_SOURCES
   lib/twitch/token_provider.cc
   lib/twitch/token_store.cc
   lib/twitch/trigger.cc
+  lib/twitch/webhook.cc
+  lib/twitch/webhook_server.cc
 )

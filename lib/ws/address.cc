@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/log.h"
+
 namespace {
 
 bool ParsePort(const std::string& s, int* port) {
@@ -239,6 +241,29 @@ std::string WithAfter(const std::string& path, const std::string& id) {
     }
   }
   return out;
+}
+
+bool CheckListeningAddress(const std::string& host, int asked_port, int port, bool* wildcard) {
+  *wildcard = false;
+  std::string bound, err;
+  if (!ListeningAddress(port, &bound, &err)) {
+    LogError("listen %s: cannot check the listening socket: %s",
+             FormatHostPort(host, asked_port).c_str(), err.c_str());
+    return false;
+  }
+  if (bound != host) {
+    LogError("listen %s: bound to %s instead: refusing to serve there",
+             FormatHostPort(host, asked_port).c_str(), FormatHostPort(bound, port).c_str());
+    return false;
+  }
+  if (!IsWildcardAddress(bound)) {
+    LogInfo("listening on %s", FormatHostPort(bound, port).c_str());
+    return true;
+  }
+  *wildcard = true;
+  LogInfo("listening on %s (every %s address of this machine)", FormatHostPort(bound, port).c_str(),
+          IsIpv4Address(bound) ? "IPv4" : "IPv4 and IPv6");
+  return true;
 }
 
 bool ParseWsUrl(const std::string& text, WsUrl* url, std::string* err) {

@@ -30,6 +30,13 @@ bool IsIpv4Address(const std::string& host);
 /// asked. Returns false with |err| when there is none or when there are several.
 bool ListeningAddress(int port, std::string* host, std::string* err);
 
+/// What the kernel bound is what counts: checks the listening socket on |port| (what the vhost
+/// got for |host|:|asked_port|) and logs "listening on HOST:PORT", with the addresses a wildcard
+/// exposes. A specific address asked for and another one bound (lws 4.1 binds the wildcard for
+/// an address it cannot use) is logged as an error and refused: false. |*wildcard| tells whether
+/// the bound address is a wildcard, for the caller's own warning.
+bool CheckListeningAddress(const std::string& host, int asked_port, int port, bool* wildcard);
+
 /// True when |origin| (a browser's Origin header, "scheme://host[:port]") names the server that
 /// the request's |host_header| (Host: "host[:port]") reached: same scheme (https when |tls|,
 /// else http), host (case-insensitive) and port (80 and 443 when left out). "null", a path, user

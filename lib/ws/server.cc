@@ -412,28 +412,11 @@ int Server::Run() {
   return status_;
 }
 
-// What the kernel bound is what counts: a specific address asked for and a wildcard bound is
-// refused, so that the events never answer on an address nobody asked for. Logs where ws-serve
-// listens, and what a wildcard exposes.
+// A wildcard exposes the events to whoever reaches the machine: said once, with what guards them.
 bool Server::CheckListeningSocket(int port) const {
-  std::string bound, err;
-  if (!ListeningAddress(port, &bound, &err)) {
-    LogError("listen %s: cannot check the listening socket: %s",
-             FormatHostPort(opts_.host, opts_.port).c_str(), err.c_str());
-    return false;
-  }
-  if (bound != opts_.host) {
-    LogError("listen %s: bound to %s instead: refusing to serve there",
-             FormatHostPort(opts_.host, opts_.port).c_str(), FormatHostPort(bound, port).c_str());
-    return false;
-  }
-  if (!IsWildcardAddress(bound)) {
-    LogInfo("listening on %s", FormatHostPort(bound, port).c_str());
-    return true;
-  }
-  LogInfo("listening on %s (every %s address of this machine)", FormatHostPort(bound, port).c_str(),
-          IsIpv4Address(bound) ? "IPv4" : "IPv4 and IPv6");
-  if (opts_.token.empty()) {
+  bool wildcard = false;
+  if (!CheckListeningAddress(opts_.host, opts_.port, port, &wildcard)) return false;
+  if (wildcard && opts_.token.empty()) {
     LogWarning(
         "no token: whoever reaches this machine on port %d can read the events%s "
         "(set WS_SERVE_TOKEN or --token-file)",
