@@ -275,7 +275,7 @@ test(
       // follow: 0.8 × 0.5; cheer: 1 × 0.5; raid: no sound.
       assert.deepEqual(
           plays.map((p) => [p.src.replace(/^.*\//, ''), p.volume]),
-          [['chime.wav', 0.4], ['chime.wav', 0.5]]);
+          [['follow.ogg', 0.4], ['cheer.ogg', 0.5]]);
       assert.deepEqual(await muted.evaluate(() => window.__plays), []);
     });
 
@@ -413,7 +413,7 @@ test(
       assert.deepEqual(alerts.map((a) => a.type), ['cheer', 'giftbomb', 'raid']);
       // Each showed its image (an image that fails to load is removed from the card).
       const images = await page.evaluate(() => window.__images);
-      assert.deepEqual(images, ['img/gem.svg', 'img/gift.svg', 'img/raid.svg']);
+      assert.deepEqual(images, ['img/gem.svg', 'img/giftbomb.svg', 'img/raid.svg']);
       // The images of the default configuration load (a failed one is removed from the card).
       assert.deepEqual(page.errors, []);
     });
