@@ -27,10 +27,10 @@
     minViewers: 1,          // raids (and hosts) with fewer viewers are skipped
     showGiftedSubs: false,  // `sub` events with "gifted": true (the gift is already an alert)
     anonymousName: 'Anonymous',
-    reconnectMin: 0.5,  // seconds before the first reconnect attempt
-    reconnectMax: 10,   // cap of the exponential backoff
-    alertDelay: 0,      // seconds an event waits before it may be shown (the stream's delay)
-    configReload: 2,    // seconds between two looks at the configuration files; 0: never
+    reconnectMin: 0.5,   // seconds before the first reconnect attempt
+    reconnectMax: 10,    // cap of the exponential backoff
+    alertDelay: 0,       // seconds an event waits before it may be shown (the stream's delay)
+    configReload: 2,     // seconds between two looks at the configuration files; 0: never
     position: 'center',  // where the card sits: top|center|bottom and left|center|right
     imageHeight: 0.3,    // the share of the source's height an image may take
     language: 'en',      // plural rules of templates such as {months|# month|# months}
@@ -58,8 +58,7 @@
       [...NUMBER_KEYS, ...BOOLEAN_KEYS, ...STRING_KEYS, ...Object.keys(NESTED), 'types', 'alerts'];
   // Keys of a per-type alert; `duration` and `volume` fall back to the global ones.
   const ALERT_KEYS = [
-    'text', 'message', 'image', 'sound', 'volume', 'duration', 'phases', 'foldText',
-    'foldMessage'
+    'text', 'message', 'image', 'sound', 'volume', 'duration', 'phases', 'foldText', 'foldMessage'
   ];
   const TEMPLATE_KEYS = ['text', 'message', 'foldText', 'foldMessage'];
   const URL_ONLY = ['mute', 'debug', 'token', 'ws', 'config'];
@@ -153,7 +152,8 @@
       } else if (key === 'mute') {
         if (value === '1' || value === 'true') cfg.volume = 0;
       } else if (!URL_ONLY.includes(key)) {
-        problems.push(`URL parameter ${key}: unknown${suggest(key, [...GLOBAL_KEYS, ...URL_ONLY])}`);
+        problems.push(
+            `URL parameter ${key}: unknown${suggest(key, [...GLOBAL_KEYS, ...URL_ONLY])}`);
       }
     }
     for (const [key, value] of params) {
@@ -205,7 +205,8 @@
   function check(cfg) {
     const problems = [];
     for (const k of Object.keys(cfg)) {
-      if (!GLOBAL_KEYS.includes(k)) problems.push(`unknown key ${JSON.stringify(k)}${suggest(k, GLOBAL_KEYS)}`);
+      if (!GLOBAL_KEYS.includes(k))
+        problems.push(`unknown key ${JSON.stringify(k)}${suggest(k, GLOBAL_KEYS)}`);
     }
     if (typeof cfg.types === 'string') {
       const list = parseList(cfg.types);
@@ -222,29 +223,34 @@
     });
     for (const k of NUMBER_KEYS) {
       if (typeof cfg[k] !== 'number' || !Number.isFinite(cfg[k]) || cfg[k] < 0) {
-        problems.push(`"${k}": ${JSON.stringify(cfg[k])} is not a number of 0 or more: ${DEFAULTS[k]} is used`);
+        problems.push(`"${k}": ${JSON.stringify(cfg[k])} is not a number of 0 or more: ${
+            DEFAULTS[k]} is used`);
         cfg[k] = DEFAULTS[k];
       }
     }
     if (cfg.imageHeight > 1) {
-      problems.push(`"imageHeight": ${cfg.imageHeight} is more than 1 (the whole height): 1 is used`);
+      problems.push(
+          `"imageHeight": ${cfg.imageHeight} is more than 1 (the whole height): 1 is used`);
       cfg.imageHeight = 1;
     }
     for (const k of BOOLEAN_KEYS) {
       if (typeof cfg[k] !== 'boolean') {
-        problems.push(`"${k}": ${JSON.stringify(cfg[k])} is not true or false: ${DEFAULTS[k]} is used`);
+        problems.push(
+            `"${k}": ${JSON.stringify(cfg[k])} is not true or false: ${DEFAULTS[k]} is used`);
         cfg[k] = DEFAULTS[k];
       }
     }
     for (const k of STRING_KEYS) {
       if (typeof cfg[k] !== 'string') {
-        problems.push(`"${k}": ${JSON.stringify(cfg[k])} is not a string: ${JSON.stringify(DEFAULTS[k])} is used`);
+        problems.push(`"${k}": ${JSON.stringify(cfg[k])} is not a string: ${
+            JSON.stringify(DEFAULTS[k])} is used`);
         cfg[k] = DEFAULTS[k];
       }
     }
     const words = cfg.position.trim().split(/[\s-]+/);
     if (words.length > 2 || !words.every((w) => VERTICAL.includes(w) || HORIZONTAL.includes(w))) {
-      problems.push(`"position": ${JSON.stringify(cfg.position)}: use top, center or bottom and left, center or right`);
+      problems.push(`"position": ${
+          JSON.stringify(cfg.position)}: use top, center or bottom and left, center or right`);
       cfg.position = DEFAULTS.position;
     }
     if (!['hide', 'badge'].includes(cfg.cheermotes)) {
@@ -268,18 +274,23 @@
       for (const [k, v] of Object.entries(cfg[name])) {
         const kind = keys[k];
         if (kind === undefined) {
-          problems.push(`"${name}": unknown key ${JSON.stringify(k)}${suggest(k, Object.keys(keys))}`);
-        } else if (kind === 'object' ? !isObject(v) :
-                       typeof v !== kind || (kind === 'number' && !(v >= 0))) {
-          problems.push(`"${name}.${k}": ${JSON.stringify(v)} is not ${kind === 'object' ? 'an object' : `a ${kind}`}: the default is used`);
+          problems.push(
+              `"${name}": unknown key ${JSON.stringify(k)}${suggest(k, Object.keys(keys))}`);
+        } else if (
+            kind === 'object' ? !isObject(v) :
+                                typeof v !== kind || (kind === 'number' && !(v >= 0))) {
+          problems.push(`"${name}.${k}": ${JSON.stringify(v)} is not ${
+              kind === 'object' ? 'an object' : `a ${kind}`}: the default is used`);
           cfg[name][k] = merge({}, {v: DEFAULTS[name][k]}).v;
         }
       }
     }
     for (const [t, min] of Object.entries(cfg.tts.types)) {
-      if (!TYPES.includes(t)) problems.push(`"tts.types": unknown type ${JSON.stringify(t)}${suggest(t, TYPES)}`);
+      if (!TYPES.includes(t))
+        problems.push(`"tts.types": unknown type ${JSON.stringify(t)}${suggest(t, TYPES)}`);
       if (typeof min !== 'number' || !(min >= 0)) {
-        problems.push(`"tts.types.${t}": ${JSON.stringify(min)} is not a minimum amount: 0 is used`);
+        problems.push(
+            `"tts.types.${t}": ${JSON.stringify(min)} is not a minimum amount: 0 is used`);
         cfg.tts.types[t] = 0;
       }
     }
@@ -307,7 +318,8 @@
             delete a[k];
           } else {
             for (const p of v) {
-              if (!PHASES.includes(p)) problems.push(`"${where}.phases": unknown phase ${JSON.stringify(p)}`);
+              if (!PHASES.includes(p))
+                problems.push(`"${where}.phases": unknown phase ${JSON.stringify(p)}`);
             }
           }
         } else if (k !== 'duration' && k !== 'volume' && typeof v !== 'string') {
@@ -316,7 +328,8 @@
         } else if (TEMPLATE_KEYS.includes(k)) {
           for (const p of placeholdersOf(v)) {
             if (!PLACEHOLDERS.includes(p.name)) {
-              problems.push(`"${where}.${k}": unknown placeholder ${p.text}${suggest(p.name, PLACEHOLDERS)}`);
+              problems.push(
+                  `"${where}.${k}": unknown placeholder ${p.text}${suggest(p.name, PLACEHOLDERS)}`);
             }
           }
         }

@@ -32,7 +32,7 @@
   const MAX_SEEN = 10000;   // ids remembered for de-duplication
   const MAX_GROUPS = 1000;  // gift bomb groups remembered for folding late subgifts
   const MAX_DEBUG_LINES = 12;
-  const MAX_NAMES = 10;     // names listed in a gift bomb or folded follows
+  const MAX_NAMES = 10;  // names listed in a gift bomb or folded follows
 
   const params = new URLSearchParams(location.search);
   const debugOn = params.get('debug') === '1' || params.get('debug') === 'true';
@@ -42,7 +42,7 @@
   let config = merge({}, DEFAULTS);
   let configTexts = null;  // the configuration files' texts, to notice a change
   let configVersion = 0;
-  let problems = [];       // the configuration's, and those of files that do not load
+  let problems = [];         // the configuration's, and those of files that do not load
   const warned = new Set();  // problems already written to the console
   const counts =
       {received: 0, queued: 0, shown: 0, duplicates: 0, skipped: 0, folded: 0, invalid: 0};
@@ -52,9 +52,9 @@
   const queue = [];          // entries: {ev, ready} or {group, bomb, gifts, firstSeen, ready}
   let busy = false;          // an alert is on screen, or the pause after it runs
   let waitTimer = null;
-  let current = null;  // the entry on screen
+  let current = null;   // the entry on screen
   let currentEnds = 0;  // performance.now() when it leaves
-  const recent = [];   // for ?debug=1: newest first
+  const recent = [];    // for ?debug=1: newest first
   const notes = [];
   let connection = 'connecting';
   let streamUrl = '';
@@ -105,8 +105,8 @@
       user: viewer(who(ev.user) || (ev.anonymous ? config.anonymousName : '')),
       recipient: viewer(who(ev.recipient)),
       recipients: viewer(nameList(gifts.map((g) => who(g.recipient)).filter((n) => n !== ''))),
-      users: viewer(
-          nameList((entry.follows || [ev]).map((e) => who(e.user)).filter((n) => n !== ''))),
+      users:
+          viewer(nameList((entry.follows || [ev]).map((e) => who(e.user)).filter((n) => n !== ''))),
       months: plain(ev.months),
       streak: plain(ev.streak),
       bits: plain(ev.bits),

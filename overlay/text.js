@@ -126,7 +126,7 @@
   }
 
   function messageValue(ev, options) {
-    const text = typeof ev.message === 'string' ? ev.message :
+    const text = typeof ev.message === 'string'         ? ev.message :
         ev.message === undefined || ev.message === null ? '' :
                                                           String(ev.message);
     if (fragmentsOf(ev) === null) return {text, viewer: true};

@@ -15,7 +15,8 @@ const {chromium} = require('playwright-core');
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = process.env.SERVITOR_BIN || path.join(ROOT, 'build', 'bin');
 // OVERLAY_DIR: another copy of the page, to see a test fail on an older version.
-const OVERLAY = process.env.OVERLAY_DIR ? path.resolve(process.env.OVERLAY_DIR) : path.join(ROOT, 'overlay');
+const OVERLAY =
+    process.env.OVERLAY_DIR ? path.resolve(process.env.OVERLAY_DIR) : path.join(ROOT, 'overlay');
 const OUTPUT = path.join(ROOT, 'tests', 'output');
 
 const CHROMIUM_ARGS = [
@@ -137,7 +138,12 @@ function recorder() {
 // stream is connected (the page sets <html data-connection="open">).
 // `viewport` defaults to 1280x720; `init` are more scripts to run before the page's own.
 async function openOverlay(browser, server, query = '', {viewport, init = []} = {}) {
-  const page = await browser.newPage({viewport: viewport || {width: 1280, height: 720}});
+  const page = await browser.newPage({
+    viewport: viewport ||
+        {
+          width: 1280, height: 720
+        }
+  });
   const errors = [];
   const warnings = [];
   page.on('pageerror', (e) => errors.push(e));
@@ -254,6 +260,50 @@ function startForeign(files = {}) {
   });
 }
 
+// The shared fixtures of a test file, with node:test's before() and after() registered: one
+// browser (ctx.browser), and every ws-serve, page, foreign server and overlay copy made through
+// ctx closed or removed after the file's tests. ctx.page(p) adds a page opened by hand.
+function suite() {
+  const {before, after} = require('node:test');
+  const made = {servers: [], pages: [], foreign: [], copies: []};
+  const ctx = {
+    browser: null,
+    async server(options) {
+      const s = await startServer(options);
+      made.servers.push(s);
+      return s;
+    },
+    async overlay(s, query, options) {
+      return ctx.page(await openOverlay(ctx.browser, s, query, options));
+    },
+    page(p) {
+      made.pages.push(p);
+      return p;
+    },
+    async attacker(files) {
+      const f = await startForeign(files);
+      made.foreign.push(f);
+      return f;
+    },
+    copy(files) {
+      const c = overlayCopy(files);
+      made.copies.push(c);
+      return c.root;
+    },
+  };
+  before(async () => {
+    ctx.browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const p of made.pages) await p.close().catch(() => {});
+    if (ctx.browser) await ctx.browser.close();
+    for (const s of made.servers) await s.stop();
+    for (const f of made.foreign) await f.close();
+    for (const c of made.copies) c.rm();
+  });
+  return ctx;
+}
+
 // Lines of text the element `selector` takes: its height over its line height.
 async function lineCount(page, selector) {
   return page.$eval(selector, (el) => {
@@ -278,5 +328,6 @@ module.exports = {
   sleep,
   overlayCopy,
   startForeign,
-  lineCount
+  lineCount,
+  suite
 };

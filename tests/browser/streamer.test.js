@@ -7,42 +7,13 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const {test, before, after} = require('node:test');
+const {test} = require('node:test');
 const h = require('./harness');
 
-let browser;
-const servers = [];
-const pages = [];
-const copies = [];
-
-async function server(options) {
-  const s = await h.startServer(options);
-  servers.push(s);
-  return s;
-}
-
-async function overlay(s, query, options) {
-  const page = await h.openOverlay(browser, s, query, options);
-  pages.push(page);
-  return page;
-}
-
-function copy(files) {
-  const c = h.overlayCopy(files);
-  copies.push(c);
-  return c.root;
-}
-
-before(async () => {
-  browser = await h.launchBrowser();
-});
-
-after(async () => {
-  for (const p of pages) await p.close().catch(() => {});
-  if (browser) await browser.close();
-  for (const s of servers) await s.stop();
-  for (const c of copies) c.rm();
-});
+const t = h.suite();
+const server = t.server;
+const overlay = t.overlay;
+const copy = t.copy;
 
 const LONG = 'xXx_TheUltimateGamer_xXx';
 
@@ -53,7 +24,8 @@ function everyType() {
     h.event('follow', LONG),
     h.event('sub', LONG, {tier: '3000', months: 1, gifted: false}),
     h.event('resub', LONG, {tier: '3000', months: 1, message: 'one more month of this'}),
-    h.event('subgift', LONG, {recipient: {login: 'r', name: 'AnotherVeryLongNameHere'}, tier: '3000'}),
+    h.event(
+        'subgift', LONG, {recipient: {login: 'r', name: 'AnotherVeryLongNameHere'}, tier: '3000'}),
     h.event('giftbomb', LONG, {count: 50, tier: '3000', group: `bomb-${Math.random()}`}),
     h.event('cheer', LONG, {bits: 10000, message: 'take my bits'}),
     h.event('raid', LONG, {viewers: 1}),
@@ -79,7 +51,8 @@ for (const [width, height] of [[1920, 1080], [800, 600]]) {
             const user = title.querySelector('.v-user');
             const box = el.getBoundingClientRect();
             return {
-              lines: Math.round(title.offsetHeight / parseFloat(getComputedStyle(title).lineHeight)),
+              lines:
+                  Math.round(title.offsetHeight / parseFloat(getComputedStyle(title).lineHeight)),
               nameParts: user ? user.getClientRects().length : 1,
               cut: title.scrollWidth > title.clientWidth + 1,
               font: parseFloat(getComputedStyle(title).fontSize),
@@ -100,82 +73,86 @@ for (const [width, height] of [[1920, 1080], [800, 600]]) {
       });
 }
 
-test('plural forms: 1 month, 2 months; other languages by their own rules', {timeout: 30000},
-     async () => {
-       const s = await server();
-       const page = await overlay(s, 'duration=0.15&pause=0&mute=1&giftHold=0.05');
-       s.send([
-         h.event('resub', 'One', {tier: '1000', months: 1}),
-         h.event('resub', 'Two', {tier: '1000', months: 2}),
-         h.event('cheer', 'One', {bits: 1, message: ''}),
-         h.event('cheer', 'Two', {bits: 2, message: ''}),
-         h.event('raid', 'One', {viewers: 1}),
-         h.event('raid', 'Two', {viewers: 2}),
-         h.event('giftbomb', 'One', {count: 1, tier: '1000', group: 'g1'}),
-         h.event('giftbomb', 'Two', {count: 2, tier: '1000', group: 'g2'}),
-       ]);
-       const alerts = h.alertsOf(await h.waitForAlerts(page, 8));
-       assert.deepEqual(alerts.map((a) => a.title), [
-         'One resubscribed for 1 month!',
-         'Two resubscribed for 2 months!',
-         'One cheered 1 bit!',
-         'Two cheered 2 bits!',
-         'One is raiding with 1 viewer!',
-         'Two is raiding with 2 viewers!',
-         'One is gifting 1 sub!',
-         'Two is gifting 2 subs!',
-       ]);
-       // Polish: 1 miesiąc, 2 miesiące, 5 miesięcy.
-       const pl = await overlay(
-           s,
-           'duration=0.15&pause=0&mute=1&language=pl&resub.text=' +
-               encodeURIComponent(
-                   '{user}: {months|one:# miesiąc|few:# miesiące|many:# miesięcy|other:# miesiąca}'));
-       s.send([1, 2, 5].map((n) => h.event('resub', 'Ola', {tier: '1000', months: n})));
-       const plAlerts = h.alertsOf(await h.waitForAlerts(pl, 3));
-       assert.deepEqual(
-           plAlerts.map((a) => a.title), ['Ola: 1 miesiąc', 'Ola: 2 miesiące', 'Ola: 5 miesięcy']);
-     });
-
-test('right-to-left text with a trailing emoji keeps the emoji at its end', {timeout: 30000},
-     async () => {
-       const s = await server();
-       const page = await overlay(s, 'duration=20&mute=1');
-       const message = 'شكرا على البث الرائع 🎉';
-       s.send(h.event('cheer', 'محمد', {bits: 100, message}));
-       await page.waitForSelector('.alert .alert__message');
-       await h.sleep(700);
-       await page.screenshot({path: h.screenshotPath('rtl-emoji.png')});
-       const r = await page.evaluate(() => {
-         const span = document.querySelector('.alert__message .v-message') ||
-             document.querySelector('.alert__message');
-         const node = [...span.childNodes].find((n) => n.nodeType === 3) || span.firstChild;
-         const text = node.textContent;
-         const at = text.indexOf('🎉');
-         const range = document.createRange();
-         range.setStart(node, at);
-         range.setEnd(node, at + 2);
-         const emoji = range.getBoundingClientRect();
-         range.setStart(node, 0);
-         range.setEnd(node, 4);
-         const first = range.getBoundingClientRect();
-         const user = document.querySelector('.alert__title .v-user');
-         return {
-           dir: span.getAttribute('dir'),
-           userDir: user && user.getAttribute('dir'),
-           emojiLeft: emoji.left,
-           firstWordLeft: first.left
-         };
-       });
-       assert.equal(r.dir, 'auto');
-       assert.equal(r.userDir, 'auto');
-       // Read right to left, the emoji that ends the message is its leftmost glyph.
-       assert.ok(r.emojiLeft < r.firstWordLeft, `emoji at ${r.emojiLeft}, first word at ${r.firstWordLeft}`);
-     });
+test(
+    'plural forms: 1 month, 2 months; other languages by their own rules', {timeout: 30000},
+    async () => {
+      const s = await server();
+      const page = await overlay(s, 'duration=0.15&pause=0&mute=1&giftHold=0.05');
+      s.send([
+        h.event('resub', 'One', {tier: '1000', months: 1}),
+        h.event('resub', 'Two', {tier: '1000', months: 2}),
+        h.event('cheer', 'One', {bits: 1, message: ''}),
+        h.event('cheer', 'Two', {bits: 2, message: ''}),
+        h.event('raid', 'One', {viewers: 1}),
+        h.event('raid', 'Two', {viewers: 2}),
+        h.event('giftbomb', 'One', {count: 1, tier: '1000', group: 'g1'}),
+        h.event('giftbomb', 'Two', {count: 2, tier: '1000', group: 'g2'}),
+      ]);
+      const alerts = h.alertsOf(await h.waitForAlerts(page, 8));
+      assert.deepEqual(alerts.map((a) => a.title), [
+        'One resubscribed for 1 month!',
+        'Two resubscribed for 2 months!',
+        'One cheered 1 bit!',
+        'Two cheered 2 bits!',
+        'One is raiding with 1 viewer!',
+        'Two is raiding with 2 viewers!',
+        'One is gifting 1 sub!',
+        'Two is gifting 2 subs!',
+      ]);
+      // Polish: 1 miesiąc, 2 miesiące, 5 miesięcy.
+      const pl = await overlay(
+          s,
+          'duration=0.15&pause=0&mute=1&language=pl&resub.text=' +
+              encodeURIComponent(
+                  '{user}: {months|one:# miesiąc|few:# miesiące|many:# miesięcy|other:# miesiąca}'));
+      s.send([1, 2, 5].map((n) => h.event('resub', 'Ola', {tier: '1000', months: n})));
+      const plAlerts = h.alertsOf(await h.waitForAlerts(pl, 3));
+      assert.deepEqual(
+          plAlerts.map((a) => a.title), ['Ola: 1 miesiąc', 'Ola: 2 miesiące', 'Ola: 5 miesięcy']);
+    });
 
 test(
-    'an emote in a resub message is an image; a cheermote is not shown as text',
-    {timeout: 30000}, async () => {
+    'right-to-left text with a trailing emoji keeps the emoji at its end', {timeout: 30000},
+    async () => {
+      const s = await server();
+      const page = await overlay(s, 'duration=20&mute=1');
+      const message = 'شكرا على البث الرائع 🎉';
+      s.send(h.event('cheer', 'محمد', {bits: 100, message}));
+      await page.waitForSelector('.alert .alert__message');
+      await h.sleep(700);
+      await page.screenshot({path: h.screenshotPath('rtl-emoji.png')});
+      const r = await page.evaluate(() => {
+        const span = document.querySelector('.alert__message .v-message') ||
+            document.querySelector('.alert__message');
+        const node = [...span.childNodes].find((n) => n.nodeType === 3) || span.firstChild;
+        const text = node.textContent;
+        const at = text.indexOf('🎉');
+        const range = document.createRange();
+        range.setStart(node, at);
+        range.setEnd(node, at + 2);
+        const emoji = range.getBoundingClientRect();
+        range.setStart(node, 0);
+        range.setEnd(node, 4);
+        const first = range.getBoundingClientRect();
+        const user = document.querySelector('.alert__title .v-user');
+        return {
+          dir: span.getAttribute('dir'),
+          userDir: user && user.getAttribute('dir'),
+          emojiLeft: emoji.left,
+          firstWordLeft: first.left
+        };
+      });
+      assert.equal(r.dir, 'auto');
+      assert.equal(r.userDir, 'auto');
+      // Read right to left, the emoji that ends the message is its leftmost glyph.
+      assert.ok(
+          r.emojiLeft < r.firstWordLeft,
+          `emoji at ${r.emojiLeft}, first word at ${r.firstWordLeft}`);
+    });
+
+test(
+    'an emote in a resub message is an image; a cheermote is not shown as text', {timeout: 30000},
+    async () => {
       const emote = '<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28">' +
           '<circle cx="14" cy="14" r="12" fill="#fc0"/></svg>';
       const root = copy({'emotes/25.svg': emote});
@@ -187,9 +164,8 @@ test(
         tier: '2000',
         months: 18,
         message: 'year and a half! Kappa',
-        fragments: [
-          {type: 'text', text: 'year and a half! '}, {type: 'emote', text: 'Kappa', id: '25'}
-        ]
+        fragments:
+            [{type: 'text', text: 'year and a half! '}, {type: 'emote', text: 'Kappa', id: '25'}]
       });
       const cheer = h.event('cheer', 'Quill', {
         bits: 250,
@@ -232,9 +208,11 @@ test(
       await page.screenshot({path: h.screenshotPath('emote-in-resub.png')});
       const alerts = h.alertsOf(await h.waitForAlerts(page, 3));
       await h.waitForAlerts(badge, 3);
-      assert.deepEqual(alerts.map((a) => a.message), ['year and a half! ', 'good luck', 'Cheer100 hi']);
+      assert.deepEqual(
+          alerts.map((a) => a.message), ['year and a half! ', 'good luck', 'Cheer100 hi']);
       const seen = await page.evaluate(() => window.__seen);
-      assert.deepEqual(seen.find((x) => x.emote !== null).emote, {src: '/emotes/25.svg', alt: 'Kappa'});
+      assert.deepEqual(
+          seen.find((x) => x.emote !== null).emote, {src: '/emotes/25.svg', alt: 'Kappa'});
       const badges = await badge.evaluate(() => window.__seen.map((x) => x.badges));
       assert.ok(badges.some((b) => b.join(',') === '200,50'), JSON.stringify(badges));
       const texts = await badge.evaluate(() => window.__seen.map((x) => x.text));
@@ -320,8 +298,9 @@ test('position keys and images up to a share of the height', {timeout: 30000}, a
 test(
     'each type has its own default icon and sound, and they all load', {timeout: 30000},
     async () => {
-      const types =
-          ['follow', 'sub', 'resub', 'subgift', 'giftbomb', 'cheer', 'raid', 'redemption', 'hypetrain'];
+      const types = [
+        'follow', 'sub', 'resub', 'subgift', 'giftbomb', 'cheer', 'raid', 'redemption', 'hypetrain'
+      ];
       const cfg = JSON.parse(fs.readFileSync(path.join(h.OVERLAY, 'config.json'), 'utf8'));
       const images = types.map((t) => cfg.alerts[t].image);
       const sounds = types.map((t) => cfg.alerts[t].sound);
@@ -379,84 +358,87 @@ function recordSpeech() {
   });
 }
 
-test('text-to-speech reads messages of the types and amounts asked for', {timeout: 30000},
-     async () => {
-       const s = await server();
-       const q = 'duration=0.15&pause=0&volume=0.8';
-       const init = [recordSpeech];
-       const tts = await overlay(
-           s, `${q}&tts.enabled=1&tts.types=cheer:100,resub&tts.volume=0.5&tts.voice=Test%20Voice`,
-           {init});
-       const off = await overlay(s, q, {init});
-       const muted = await overlay(s, `${q}&tts.enabled=1&tts.types=cheer&mute=1`, {init});
-       s.send([
-         h.event('cheer', 'Small', {bits: 99, message: 'too small to be read'}),
-         h.event('cheer', 'Big', {
-           bits: 100,
-           message: 'Cheer100 read this please',
-           fragments: [
-             {type: 'cheermote', text: 'Cheer100', prefix: 'cheer', bits: 100},
-             {type: 'text', text: ' read this please'}
-           ]
-         }),
-         h.event('resub', 'Res', {tier: '1000', months: 3, message: 'three months'}),
-         h.event('redemption', 'Red', {reward: {id: 'r', title: 'T', cost: 5}, message: 'not on'}),
-       ]);
-       await h.waitForAlerts(tts, 4);
-       await h.waitForAlerts(off, 4);
-       await h.waitForAlerts(muted, 4);
-       assert.deepEqual(await tts.evaluate(() => window.__spoken), [
-         {text: 'read this please', volume: 0.4, rate: 1, voice: 'Test Voice'},
-         {text: 'three months', volume: 0.4, rate: 1, voice: 'Test Voice'},
-       ]);
-       assert.deepEqual(await off.evaluate(() => window.__spoken), []);
-       assert.deepEqual(await muted.evaluate(() => window.__spoken), []);
-     });
+test(
+    'text-to-speech reads messages of the types and amounts asked for', {timeout: 30000},
+    async () => {
+      const s = await server();
+      const q = 'duration=0.15&pause=0&volume=0.8';
+      const init = [recordSpeech];
+      const tts = await overlay(
+          s, `${q}&tts.enabled=1&tts.types=cheer:100,resub&tts.volume=0.5&tts.voice=Test%20Voice`,
+          {init});
+      const off = await overlay(s, q, {init});
+      const muted = await overlay(s, `${q}&tts.enabled=1&tts.types=cheer&mute=1`, {init});
+      s.send([
+        h.event('cheer', 'Small', {bits: 99, message: 'too small to be read'}),
+        h.event('cheer', 'Big', {
+          bits: 100,
+          message: 'Cheer100 read this please',
+          fragments: [
+            {type: 'cheermote', text: 'Cheer100', prefix: 'cheer', bits: 100},
+            {type: 'text', text: ' read this please'}
+          ]
+        }),
+        h.event('resub', 'Res', {tier: '1000', months: 3, message: 'three months'}),
+        h.event('redemption', 'Red', {reward: {id: 'r', title: 'T', cost: 5}, message: 'not on'}),
+      ]);
+      await h.waitForAlerts(tts, 4);
+      await h.waitForAlerts(off, 4);
+      await h.waitForAlerts(muted, 4);
+      assert.deepEqual(await tts.evaluate(() => window.__spoken), [
+        {text: 'read this please', volume: 0.4, rate: 1, voice: 'Test Voice'},
+        {text: 'three months', volume: 0.4, rate: 1, voice: 'Test Voice'},
+      ]);
+      assert.deepEqual(await off.evaluate(() => window.__spoken), []);
+      assert.deepEqual(await muted.evaluate(() => window.__spoken), []);
+    });
 
-test('each configuration mistake gives its warning; the rest still works', {timeout: 30000},
-     async () => {
-       const root = copy();
-       const cfgPath = path.join(root, 'config.json');
-       const cfg = JSON.parse(fs.readFileSync(cfgPath, 'utf8'));
-       cfg.types = 'follow,cheer';
-       cfg.duraton = 3;
-       cfg.pause = '1s';
-       cfg.alerts.cheer.text = '{user} cheered {amount} bits!';
-       cfg.alerts.follow.text = '{user} followed with {Bits}';
-       cfg.alerts.raid.sound = 'sounds/missing-horn.ogg';
-       cfg.alerts.cheer.image = 'img/missing.gif';
-       fs.writeFileSync(cfgPath, JSON.stringify(cfg));
-       const s = await server({root});
-       const page = await overlay(s, 'debug=1&duration=0.2&mute=1&duratoin=2');
-       const expected = [
-         '"types" is a string, not a list: read as ["follow","cheer"]',
-         'unknown key "duraton" (did you mean "duration"?)',
-         '"pause": "1s" is not a number of 0 or more: 1 is used',
-         '"alerts.cheer.text": unknown placeholder {amount}',
-         '"alerts.follow.text": unknown placeholder {Bits} (did you mean "bits"?)',
-         '"alerts.raid.sound": sounds/missing-horn.ogg does not load',
-         '"alerts.cheer.image": img/missing.gif does not load',
-         'URL parameter duratoin: unknown (did you mean "duration"?)',
-       ];
-       await page.waitForFunction(
-           (n) => (window.__overlay.status ? window.__overlay.status().problems.length : 0) >= n,
-           expected.length, {timeout: 10000});
-       const status = await page.evaluate(() => window.__overlay.status());
-       for (const p of expected) assert.ok(status.problems.includes(p), `no problem: ${p}\n${status.problems.join('\n')}`);
-       await page.waitForFunction(
-           (p) => document.getElementById('debug').textContent.includes(p), expected[6]);
-       const panel = await page.textContent('#debug');
-       for (const p of expected) assert.ok(panel.includes(p), `not in ?debug=1: ${p}`);
-       for (const p of expected) {
-         assert.ok(page.warnings.some((w) => w.includes(p)), `not in the console: ${p}`);
-       }
-       assert.equal(await page.getAttribute('html', 'data-problems'), String(expected.length));
-       // "types" as a string still means those types.
-       s.send([h.event('raid', 'NotOn', {viewers: 5}), h.event('follow', 'On')]);
-       const alerts = h.alertsOf(await h.waitForAlerts(page, 1));
-       assert.deepEqual(alerts.map((a) => a.title), ['On followed with {Bits}']);
-       await page.screenshot({path: h.screenshotPath('config-problems-debug.png')});
-     });
+test(
+    'each configuration mistake gives its warning; the rest still works', {timeout: 30000},
+    async () => {
+      const root = copy();
+      const cfgPath = path.join(root, 'config.json');
+      const cfg = JSON.parse(fs.readFileSync(cfgPath, 'utf8'));
+      cfg.types = 'follow,cheer';
+      cfg.duraton = 3;
+      cfg.pause = '1s';
+      cfg.alerts.cheer.text = '{user} cheered {amount} bits!';
+      cfg.alerts.follow.text = '{user} followed with {Bits}';
+      cfg.alerts.raid.sound = 'sounds/missing-horn.ogg';
+      cfg.alerts.cheer.image = 'img/missing.gif';
+      fs.writeFileSync(cfgPath, JSON.stringify(cfg));
+      const s = await server({root});
+      const page = await overlay(s, 'debug=1&duration=0.2&mute=1&duratoin=2');
+      const expected = [
+        '"types" is a string, not a list: read as ["follow","cheer"]',
+        'unknown key "duraton" (did you mean "duration"?)',
+        '"pause": "1s" is not a number of 0 or more: 1 is used',
+        '"alerts.cheer.text": unknown placeholder {amount}',
+        '"alerts.follow.text": unknown placeholder {Bits} (did you mean "bits"?)',
+        '"alerts.raid.sound": sounds/missing-horn.ogg does not load',
+        '"alerts.cheer.image": img/missing.gif does not load',
+        'URL parameter duratoin: unknown (did you mean "duration"?)',
+      ];
+      await page.waitForFunction(
+          (n) => (window.__overlay.status ? window.__overlay.status().problems.length : 0) >= n,
+          expected.length, {timeout: 10000});
+      const status = await page.evaluate(() => window.__overlay.status());
+      for (const p of expected)
+        assert.ok(status.problems.includes(p), `no problem: ${p}\n${status.problems.join('\n')}`);
+      await page.waitForFunction(
+          (p) => document.getElementById('debug').textContent.includes(p), expected[6]);
+      const panel = await page.textContent('#debug');
+      for (const p of expected) assert.ok(panel.includes(p), `not in ?debug=1: ${p}`);
+      for (const p of expected) {
+        assert.ok(page.warnings.some((w) => w.includes(p)), `not in the console: ${p}`);
+      }
+      assert.equal(await page.getAttribute('html', 'data-problems'), String(expected.length));
+      // "types" as a string still means those types.
+      s.send([h.event('raid', 'NotOn', {viewers: 5}), h.event('follow', 'On')]);
+      const alerts = h.alertsOf(await h.waitForAlerts(page, 1));
+      assert.deepEqual(alerts.map((a) => a.title), ['On followed with {Bits}']);
+      await page.screenshot({path: h.screenshotPath('config-problems-debug.png')});
+    });
 
 test('a config.json edit applies without reloading the page', {timeout: 30000}, async () => {
   const root = copy();
@@ -477,16 +459,18 @@ test('a config.json edit applies without reloading the page', {timeout: 30000}, 
   assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), 1);
 });
 
-test('the ?debug=1 panel redraws on its own, not only when an event arrives', {timeout: 30000},
-     async () => {
-       const s = await server();
-       const page = await overlay(s, 'debug=1&duration=3&pause=0&mute=1&backlog.after=0');
-       const events = [h.event('follow', 'First'), h.event('follow', 'Second'), h.event('follow', 'Third')];
-       s.send(events);
-       await page.waitForSelector(`.alert[data-id="${events[1].id}"]`, {timeout: 5000});
-       await h.sleep(600);  // no event arrives meanwhile
-       const text = await page.textContent('#debug');
-       assert.match(text, /shown 2,/);
-       assert.match(text, /waiting 1\b/);
-       assert.ok(text.includes(`on screen: follow ${events[1].id}`), text);
-     });
+test(
+    'the ?debug=1 panel redraws on its own, not only when an event arrives', {timeout: 30000},
+    async () => {
+      const s = await server();
+      const page = await overlay(s, 'debug=1&duration=3&pause=0&mute=1&backlog.after=0');
+      const events =
+          [h.event('follow', 'First'), h.event('follow', 'Second'), h.event('follow', 'Third')];
+      s.send(events);
+      await page.waitForSelector(`.alert[data-id="${events[1].id}"]`, {timeout: 5000});
+      await h.sleep(600);  // no event arrives meanwhile
+      const text = await page.textContent('#debug');
+      assert.match(text, /shown 2,/);
+      assert.match(text, /waiting 1\b/);
+      assert.ok(text.includes(`on screen: follow ${events[1].id}`), text);
+    });
