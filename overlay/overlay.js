@@ -539,14 +539,11 @@
     publishProblems();
   }
 
-  // Reads the configuration again every configReload seconds; a change applies at once, to the
-  // next alert (the one on screen stays as it is).
+  // Reads the configuration again every configReload seconds (0: never); a change applies at
+  // once, to the next alert (the one on screen stays as it is), and may change the period.
   function watchConfig() {
     const every = num(config.configReload, 0);
-    if (!(every > 0)) {
-      setTimeout(watchConfig, 5000);  // off for now; a reload may turn it on again
-      return;
-    }
+    if (!(every > 0)) return;
     setTimeout(async () => {
       try {
         const loaded = await window.OverlayConfig.load(params, location);

@@ -474,3 +474,39 @@ test(
       assert.match(text, /waiting 1\b/);
       assert.ok(text.includes(`on screen: follow ${events[1].id}`), text);
     });
+
+test(
+    'the fragments twitch-irc writes (its golden file) show as images and no cheermotes',
+    {timeout: 30000}, async () => {
+      const emote = '<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28">' +
+          '<rect width="28" height="28" fill="#f0c"/></svg>';
+      const files = {};
+      for (const id of ['emotesv2_4c3b2a1f', '25', '1902', '88']) files[`emotes/${id}.svg`] = emote;
+      const root = copy(files);
+      const s = await server({root});
+      const page = await overlay(
+          s,
+          'duration=0.6&pause=0&mute=1&types=resub,cheer,announcement&emoteUrl=' +
+              encodeURIComponent('/emotes/{id}.svg'));
+      await page.evaluate(() => {
+        window.__emotes = [];
+        new MutationObserver(() => {
+          for (const img of document.querySelectorAll('.alert .emote')) {
+            if (!window.__emotes.includes(img.alt)) window.__emotes.push(img.alt);
+          }
+        }).observe(document, {childList: true, subtree: true});
+      });
+      const golden =
+          fs.readFileSync(path.join(h.ROOT, 'tests', 'data', 'irc', 'fragments.ndjson'), 'utf8')
+              .split('\n')
+              .filter((l) => l.trim() !== '');
+      s.send(golden);
+      const alerts = h.alertsOf(await h.waitForAlerts(page, 4));
+      assert.deepEqual(alerts.map((a) => a.message), [
+        '🎉  five months! ',       // resub: two emotes out of the text
+        'go! ',                   // cheer: cheermotes left out, an emote at the end
+        'Cheer100 from Route66',  // cheer without fragments: as it came
+        'Raid soon! ',            // announcement with an emote
+      ]);
+      assert.deepEqual(await page.evaluate(() => window.__emotes), ['crateHype', 'Kappa', 'Keepo']);
+    });
