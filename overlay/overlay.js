@@ -479,8 +479,10 @@
       if (w === 'top' || w === 'bottom') v = w;
       if (w === 'left' || w === 'right') h = w;
     }
-    stage.style.alignItems = VERTICAL[v];
-    stage.style.justifyContent = HORIZONTAL[h];
+    // Centred is the stylesheet's own layout, left to it so that a Custom CSS in OBS that moves
+    // #stage still works.
+    stage.style.alignItems = v === 'center' ? '' : VERTICAL[v];
+    stage.style.justifyContent = h === 'center' ? '' : HORIZONTAL[h];
     stage.dataset.position = `${v} ${h}`;
     document.documentElement.style.setProperty('--image-height', String(config.imageHeight));
   }
