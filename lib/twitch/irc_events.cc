@@ -275,6 +275,7 @@ void ForEachPiece(std::string_view s, char sep, F f) {
 }
 
 void EmoteParts(std::string_view text, std::string_view tag, std::vector<Part>* out) {
+  if (tag.empty()) return;  // most chat: no offsets to count
   const std::vector<size_t> cp = CodePointOffsets(text);
   const size_t count = cp.size() - 1;
   ForEachPiece(tag, '/', [&](std::string_view emote) {
