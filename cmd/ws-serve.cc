@@ -7,9 +7,9 @@
 #include "core/exit_status.h"
 #include "core/log.h"
 #include "core/signals.h"
+#include "http/static_files.h"
 #include "ws/address.h"
 #include "ws/server.h"
-#include "ws/static_files.h"
 
 namespace {
 
@@ -32,8 +32,13 @@ int Run(Options& o) {
   }
   o.serve.slow_client =
       o.slow_client == "drop" ? SlowClientPolicy::kDrop : SlowClientPolicy::kDisconnect;
-  if (o.serve.history > o.serve.max_queue) {
-    LogError("--history %zu: more than --max-queue %zu", o.serve.history, o.serve.max_queue);
+  if (o.serve.history > o.serve.max_queue || o.serve.retain > o.serve.max_queue / 2) {
+    LogError("--history %zu, --retain %zu: more than --max-queue %zu (or half of it)",
+             o.serve.history, o.serve.retain, o.serve.max_queue);
+    return kExitUsage;
+  }
+  if (!o.serve.retain_file.empty() && o.serve.retain == 0) {
+    LogError("--retain-file needs --retain above 0");
     return kExitUsage;
   }
   if (o.serve.max_queue < 2 || o.serve.max_line > o.serve.max_queue_bytes / 2) {
@@ -52,7 +57,11 @@ int Run(Options& o) {
     }
   } else {
     o.serve.root = DefaultOverlayRoot();
-    if (o.serve.root.empty()) LogDebug("no overlay directory found: serving no files");
+    if (o.serve.root.empty()) {
+      LogWarning(
+          "no overlay beside the executable (../share/twitch-servitor/overlay): serving "
+          "no files (--root DIR serves a directory)");
+    }
   }
   if (o.serve.token.empty() && !ReadSecret(o.token_file, "WS_SERVE_TOKEN", &o.serve.token, &err)) {
     LogError("--token-file %s", err.c_str());
@@ -74,6 +83,15 @@ int main(int argc, char** argv) {
       ->type_name("HOST:PORT");
   app.add_option("--history", s.history, "Replay the last N lines to each new client")
       ->type_name("N");
+  app.add_option("--retain", s.retain,
+                 "Keep the last N lines for clients that resume with ?after=ID (0: none)")
+      ->type_name("N");
+  app.add_option("--retain-for", s.retain_for, "Keep a retained line this long")
+      ->type_name("SECONDS")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--retain-file", s.retain_file,
+                 "Keep the retained lines in FILE too, so they survive a restart")
+      ->type_name("FILE");
   app.add_option("--max-queue", s.max_queue, "Most messages queued for one client")
       ->type_name("N")
       ->check(CLI::PositiveNumber);
@@ -87,7 +105,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-line", s.max_line, "Longer input lines are skipped")
       ->type_name("BYTES")
       ->check(CLI::PositiveNumber);
-  app.add_flag("--json", s.json, "Also skip input lines that are not JSON");
+  app.add_flag("--json", s.json, "Also skip input lines and relayed messages that are not JSON");
   app.add_option("--drain-timeout", s.drain_timeout,
                  "At the end, wait this long for clients to receive what is queued")
       ->type_name("SECONDS")
@@ -99,8 +117,13 @@ int main(int argc, char** argv) {
       ->type_name("TOKEN");
   app.add_option("--token-file", o.token_file, "Read the token from the first line of FILE")
       ->type_name("FILE");
-  app.add_option("--origin", s.origins, "Allow browsers from ORIGIN only (repeatable)")
+  app.add_option("--origin", s.origins,
+                 "Also allow browsers from ORIGIN, beside the page's own ('*': any; repeatable)")
       ->type_name("ORIGIN");
+  app.add_option("--max-clients", s.max_clients,
+                 "Refuse WebSocket clients (503) beyond N (default: as descriptors allow)")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
   app.add_option("--tls-cert", s.tls_cert, "Serve wss:// with this certificate (PEM)")
       ->type_name("FILE")
       ->check(CLI::ExistingFile);

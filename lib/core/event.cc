@@ -151,7 +151,8 @@ bool CheckTimestamp(const json_t* obj, const std::string& key, bool required, st
 bool CheckSub(const json_t* e, std::string* err) {
   return CheckEnum(e, "tier", true, {"prime", "1000", "2000", "3000"}, err) &&
          CheckInt(e, "months", false, 0, err) && CheckInt(e, "streak", false, 0, err) &&
-         CheckString(e, "message", false, err) && CheckBool(e, "gifted", err);
+         CheckString(e, "message", false, err) && CheckBool(e, "gifted", err) &&
+         CheckInt(e, "duration", false, 2, err);
 }
 
 bool CheckTypeKeys(const std::string& type, const json_t* e, std::string* err) {
@@ -184,7 +185,8 @@ bool CheckTypeKeys(const std::string& type, const json_t* e, std::string* err) {
   if (type == "hypetrain") {
     return CheckEnum(e, "phase", true, {"begin", "progress", "end"}, err) &&
            CheckInt(e, "level", false, 0, err) && CheckInt(e, "total", false, 0, err) &&
-           CheckInt(e, "goal", false, 0, err);
+           CheckInt(e, "goal", false, 0, err) && CheckInt(e, "progress", false, 0, err) &&
+           CheckTimestamp(e, "expires", false, err);
   }
   if (type == "announcement") return CheckString(e, "message", true, err);
   if (type == "chat") return CheckString(e, "message", true, err) && CheckBool(e, "action", err);

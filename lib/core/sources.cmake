@@ -6,6 +6,7 @@ list(APPEND SERVITOR_SOURCES
   lib/core/log.cc
   lib/core/output.cc
   lib/core/output_queue.cc
+  lib/core/secret.cc
   lib/core/signals.cc
   lib/core/time.cc
   lib/core/utf8.cc

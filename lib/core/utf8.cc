@@ -36,3 +36,16 @@ bool IsValidUtf8(std::string_view s) {
   }
   return true;
 }
+
+bool HasControlCharacter(std::string_view s) {
+  for (size_t i = 0; i < s.size(); i++) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
+    // C1 as UTF-8: 0xC2 followed by 0x80..0x9F.
+    if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xa0 &&
+        static_cast<unsigned char>(s[i + 1]) >= 0x80) {
+      return true;
+    }
+  }
+  return false;
+}

@@ -2,10 +2,14 @@
 #include "ws/address.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -118,6 +122,98 @@ bool IsLocalAddress(const std::string& host, std::string* err) {
   if (!ok) *err = host + ": " + strerror(errno);
   close(fd);
   return ok;
+}
+
+bool IsWildcardAddress(const std::string& host) {
+  struct in6_addr a6;
+  struct in_addr a4;
+  if (inet_pton(AF_INET, host.c_str(), &a4) == 1) return a4.s_addr == htonl(INADDR_ANY);
+  return inet_pton(AF_INET6, host.c_str(), &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6);
+}
+
+bool IsIpv4Address(const std::string& host) {
+  struct in_addr a4;
+  return inet_pton(AF_INET, host.c_str(), &a4) == 1;
+}
+
+bool ListeningAddress(int port, std::string* host, std::string* err) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) {
+    *err = std::string("/proc/self/fd: ") + strerror(errno);
+    return false;
+  }
+  int found = 0;
+  while (struct dirent* e = readdir(dir)) {
+    char* end = nullptr;
+    long fd = strtol(e->d_name, &end, 10);
+    if (*end != '\0' || end == e->d_name || fd == dirfd(dir)) continue;
+    struct stat st;
+    int listening = 0;
+    socklen_t optlen = sizeof listening;
+    if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode) ||
+        getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) != 0 ||
+        !listening) {
+      continue;
+    }
+    struct sockaddr_storage ss = {};
+    socklen_t len = sizeof ss;
+    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&ss), &len) != 0) continue;
+    char buf[INET6_ADDRSTRLEN] = "";
+    if (ss.ss_family == AF_INET) {
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+      if (ntohs(v4->sin_port) != port) continue;
+      inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof buf);
+    } else if (ss.ss_family == AF_INET6) {
+      auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      if (ntohs(v6->sin6_port) != port) continue;
+      if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+        inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], buf, sizeof buf);
+      } else {
+        inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof buf);
+      }
+    } else {
+      continue;
+    }
+    *host = buf;
+    found++;
+  }
+  closedir(dir);
+  if (found == 1) return true;
+  *err = found == 0 ? "no listening socket on port " + std::to_string(port)
+                    : std::to_string(found) + " listening sockets on port " + std::to_string(port);
+  return false;
+}
+
+namespace {
+
+// "host[:port]" in lower case with the port made explicit; empty when it is not one.
+std::string CanonicalHostPort(const std::string& hp, int default_port) {
+  std::string host, port_text;
+  int port = default_port;
+  if (hp.find_first_of("/@?#\\ ") != std::string::npos || !SplitHostPort(hp, &host, &port_text)) {
+    return "";
+  }
+  if (!port_text.empty() && (!ParsePort(port_text, &port) || port == 0)) return "";
+  for (char& c : host) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  return FormatHostPort(host, port);
+}
+
+}  // namespace
+
+bool IsSameOrigin(const std::string& origin, const std::string& host_header, bool tls) {
+  const std::string scheme = tls ? "https://" : "http://";
+  if (origin.size() <= scheme.size() || origin.compare(0, scheme.size(), scheme) != 0) {
+    return false;
+  }
+  int default_port = tls ? 443 : 80;
+  std::string a = CanonicalHostPort(origin.substr(scheme.size()), default_port);
+  std::string b = CanonicalHostPort(host_header, default_port);
+  return !a.empty() && a == b;
+}
+
+std::string FormatHostPort(const std::string& host, int port) {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 bool ParseWsUrl(const std::string& text, WsUrl* url, std::string* err) {

@@ -17,6 +17,28 @@ bool ResolveListenHost(const std::string& host, std::string* numeric, std::strin
 /// this is checked first. Returns false with |err| otherwise.
 bool IsLocalAddress(const std::string& host, std::string* err);
 
+/// True when numeric |host| is a wildcard address: "0.0.0.0" (every IPv4 address of the machine)
+/// or "::" (every IPv4 and IPv6 address).
+bool IsWildcardAddress(const std::string& host);
+
+/// True when numeric |host| is an IPv4 address.
+bool IsIpv4Address(const std::string& host);
+
+/// The local address of this process's listening TCP socket on |port|, numeric ("127.0.0.1",
+/// "::1", "0.0.0.0", "::"; an IPv4-mapped IPv6 address is given as IPv4). Found by looking at
+/// the process's own descriptors, so it tells what the kernel bound, whatever a library was
+/// asked. Returns false with |err| when there is none or when there are several.
+bool ListeningAddress(int port, std::string* host, std::string* err);
+
+/// True when |origin| (a browser's Origin header, "scheme://host[:port]") names the server that
+/// the request's |host_header| (Host: "host[:port]") reached: same scheme (https when |tls|,
+/// else http), host (case-insensitive) and port (80 and 443 when left out). "null", a path, user
+/// information or an empty Host are never the same origin.
+bool IsSameOrigin(const std::string& origin, const std::string& host_header, bool tls);
+
+/// "HOST:PORT", with IPv6 addresses in brackets.
+std::string FormatHostPort(const std::string& host, int port);
+
 /// A WebSocket URL split up.
 struct WsUrl {
   bool tls = false;  ///< wss://

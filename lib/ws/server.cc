@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -36,14 +38,18 @@
 #include "core/line_reader.h"
 #include "core/log.h"
 #include "core/output_queue.h"
+#include "core/secret.h"
 #include "core/signals.h"
+#include "core/time.h"
 #include "core/utf8.h"
+#include "http/responder.h"
+#include "http/static_files.h"
 #include "version.h"
 #include "ws/address.h"
 #include "ws/broadcast.h"
 #include "ws/frame.h"
 #include "ws/loop.h"
-#include "ws/static_files.h"
+#include "ws/retain_file.h"
 
 namespace {
 
@@ -62,10 +68,51 @@ constexpr size_t kBatchMinBytes = 4 * 1024;
 constexpr size_t kBatchMaxBytes = 16 * 1024;
 constexpr int kSocketSendBuffer = 256 * 1024;
 
+// A descriptor number at or above the soft limit minus kFdReserve is closed as soon as it is
+// accepted: accept(2) must never fail for want of a descriptor, since libwebsockets 4.1 then
+// retries the pending connection at once, for ever (a spinning loop and a flood of log lines).
+// --max-clients must leave kFdHeadroom descriptors for HTTP requests, files being served and
+// stdio.
+constexpr int kFdReserve = 16;
+constexpr size_t kFdHeadroom = 64;
+constexpr size_t kMaxOrigin = 512;
+
+// A warning that a flood would repeat (refused clients): the first of each second is logged; the
+// others are counted and their number given with the next one logged.
+class ThrottledWarning {
+ public:
+  void Warn(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
+    lws_usec_t now = lws_now_usecs();
+    if (logged_ && now - last_ < LWS_US_PER_SEC) {
+      suppressed_++;
+      return;
+    }
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (suppressed_) {
+      LogWarning("%s (and %llu more in the last second)", text, suppressed_);
+    } else {
+      LogWarning("%s", text);
+    }
+    logged_ = true;
+    last_ = now;
+    suppressed_ = 0;
+  }
+
+ private:
+  bool logged_ = false;
+  lws_usec_t last_ = 0;
+  unsigned long long suppressed_ = 0;
+};
+
 // One WebSocket client. Allocated by us in ESTABLISHED, freed in CLOSED; lws's per-session
 // memory only holds a pointer to it.
 struct Client {
   struct lws* wsi = nullptr;
+  std::string notice;  // a control message for this client alone, written before its backlog
   Broadcast::Cursor cursor;
   size_t index = 0;  // in Server::clients_
   unsigned long long id = 0;
@@ -87,13 +134,16 @@ class Server {
         broadcast_(opts.history, opts.max_queue, opts.max_queue_bytes, 0),
         reader_(opts.max_line),
         chunk_(kReadChunk),
-        relay_out_(opts.relay_buffer, [this] { FlushStdout(); }) {}
+        relay_out_(opts.relay_buffer, [this] { FlushStdout(); }) {
+    broadcast_.SetRetention(opts.retain, static_cast<int64_t>(opts.retain_for * 1000));
+  }
 
   int Run();
 
   // Callbacks, all called from the lws loop.
   int OnHttp(struct lws* wsi, const char* uri);
-  int OnConfirmUpgrade(struct lws* wsi);
+  int OnConfirmUpgrade(struct lws* wsi, const char* protocol);
+  int OnNetworkConnection(int fd);
   void OnEstablished(struct lws* wsi, SessionData* sd);
   int OnWriteable(Client* c);
   void OnReceive(Client* c, const void* in, size_t len);
@@ -105,10 +155,10 @@ class Server {
   void FlushStdout();
   void OnWake();
   void OnDrainTimeout();
+  void OnRetainTick();
 
  private:
-  bool Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body,
-               const char* allow = nullptr);
+  bool CheckListeningSocket(int port) const;
   size_t BatchBytes() const {
     size_t b = kBatchBudget / (clients_.empty() ? 1 : clients_.size());
     return b < kBatchMinBytes ? kBatchMinBytes : b > kBatchMaxBytes ? kBatchMaxBytes : b;
@@ -116,6 +166,8 @@ class Server {
   std::string HealthJson() const;
   bool TokenPresented(struct lws* wsi) const;
   bool OriginAllowed(struct lws* wsi) const;
+  bool LoadRetained();
+  void AttachClient(Client* c);
   void PumpLines();
   bool TakeLine();
   bool SomeoneHasRoom(size_t len) const;
@@ -129,7 +181,7 @@ class Server {
   void StopRelaying();
   void UpdateRelayFlow();
 
-  const ServeOptions& opts_;
+  ServeOptions opts_;  // a copy: Run() settles max_clients
   Broadcast broadcast_;
   LineReader reader_;
   std::vector<char> chunk_;
@@ -138,6 +190,8 @@ class Server {
   struct lws_context* context_ = nullptr;
   struct lws* stdin_wsi_ = nullptr;
   LoopTimer<Server> drain_timer_{};
+  LoopTimer<Server> retain_timer_{};
+  RetainFile retain_file_;
   LoopStdout relay_out_;       // relayed lines waiting for stdout
   bool relay_paused_ = false;  // clients are not read: relay_out_ went over its bound
   std::string pending_;        // a line taken from stdin that no client had room for yet
@@ -150,8 +204,11 @@ class Server {
   bool eof_reported_ = false;
   int status_ = kExitOk;
   unsigned long long next_id_ = 1;
+  int fd_limit_ = 0;  // descriptors at or above it are closed when accepted
+  ThrottledWarning refusals_;
   // Counters for /healthz.
   unsigned long long lines_in_ = 0, frames_sent_ = 0, dropped_ = 0, skipped_ = 0, slow_ = 0;
+  unsigned long long refused_ = 0;
 };
 
 Server* ServerOf(struct lws* wsi) {
@@ -167,7 +224,9 @@ int CallbackServitor(struct lws* wsi, enum lws_callback_reasons reason, void* us
       case LWS_CALLBACK_HTTP:
         return s->OnHttp(wsi, static_cast<const char*>(in));
       case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return s->OnConfirmUpgrade(wsi);
+        return s->OnConfirmUpgrade(wsi, static_cast<const char*>(in));
+      case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return s->OnNetworkConnection(static_cast<int>(reinterpret_cast<intptr_t>(in)));
       case LWS_CALLBACK_ESTABLISHED:
         s->OnEstablished(wsi, sd);
         return 0;
@@ -220,23 +279,51 @@ void DrainTimeout(lws_sorted_usec_list_t* sul) noexcept {
   LoopTimer<Server>::OwnerOf(sul)->OnDrainTimeout();
 }
 
-// Many clients need many descriptors: take the hard limit.
-void RaiseFileLimit() {
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
+void RetainTick(lws_sorted_usec_list_t* sul) noexcept {
+  GuardCallback([&]() -> int {
+    LoopTimer<Server>::OwnerOf(sul)->OnRetainTick();
+    return 0;
+  });
 }
 
-// A HEAD request gets the status and headers that GET would get, Content-Length included, and
-// no body (RFC 9110 section 9.3.2).
-bool IsHead(struct lws* wsi) { return lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0; }
+// The retention ages lines by the loop's monotonic clock.
+int64_t LoopNowMs() { return static_cast<int64_t>(lws_now_usecs() / 1000); }
+
+// The "id" of a line that is a JSON object with one; empty otherwise.
+std::string IdOf(const std::string& line) {
+  if (line.empty() || line[0] != '{') return "";
+  std::string err;
+  JsonPtr j = JsonParse(line, &err);
+  return j ? JsonString(j.get(), "id") : "";
+}
+
+// Many clients need many descriptors: take the hard limit. Returns the limit in force.
+int RaiseFileLimit() {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    struct rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  return rl.rlim_cur > INT_MAX ? INT_MAX : static_cast<int>(rl.rlim_cur);
+}
 
 }  // namespace
 
 int Server::Run() {
-  RaiseFileLimit();
+  fd_limit_ = RaiseFileLimit() - kFdReserve;
+  size_t most = fd_limit_ > static_cast<int>(2 * kFdHeadroom)
+                    ? static_cast<size_t>(fd_limit_) - kFdHeadroom
+                    : static_cast<size_t>(fd_limit_ > 2 ? fd_limit_ / 2 : 1);
+  if (opts_.max_clients == 0) {
+    opts_.max_clients = most;
+  } else if (opts_.max_clients > most) {
+    LogWarning("--max-clients %zu: the descriptor limit (%d) leaves room for %zu: using %zu",
+               opts_.max_clients, fd_limit_ + kFdReserve, most, most);
+    opts_.max_clients = most;
+  }
+  LogDebug("at most %zu clients", opts_.max_clients);
   LogRouteLibwebsockets();
   StdinFlagsRestorer restore_stdin;
 
@@ -260,6 +347,11 @@ int Server::Run() {
   }
   info.port = opts_.port;
   info.iface = opts_.host.c_str();
+  // libwebsockets 4.1 reads an IPv4 address given as iface into an IPv6 socket address at the
+  // wrong offset and binds the IPv6 wildcard, which takes every address of the machine: an IPv4
+  // address gets an IPv4-only vhost. "::" is made dual-stack whatever net.ipv6.bindv6only says.
+  if (IsIpv4Address(opts_.host)) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+  if (!IsIpv4Address(opts_.host)) info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY;
   info.protocols = kProtocols;
   info.vhost_name = "default";
   if (!opts_.tls_cert.empty()) {
@@ -280,8 +372,7 @@ int Server::Run() {
     LogError("listen %s:%d: cannot listen there", opts_.host.c_str(), opts_.port);
     return kExitFailure;
   }
-  bool v6 = opts_.host.find(':') != std::string::npos;
-  LogInfo("listening on %s%s%s:%d", v6 ? "[" : "", opts_.host.c_str(), v6 ? "]" : "", port);
+  if (!CheckListeningSocket(port)) return kExitFailure;
 
   if (!(stdin_wsi_ = AdoptStdin(vhost, kStdinProtocol, &err))) {
     LogError("stdin: %s", err.c_str());
@@ -290,6 +381,9 @@ int Server::Run() {
   if (opts_.relay) relay_out_.Start(context_, vhost, kStdoutProtocol);
 
   drain_timer_.owner = this;
+  retain_timer_.owner = this;
+  if (!opts_.retain_file.empty() && !LoadRetained()) return kExitFailure;
+  if (opts_.retain > 0) OnRetainTick();
   {
     StopWakeup wakeup(context_);
     while (!done_) {
@@ -298,6 +392,10 @@ int Server::Run() {
     }
   }
   lws_sul_cancel(&drain_timer_.sul);
+  lws_sul_cancel(&retain_timer_.sul);
+  if (retain_file_.is_open() && !retain_file_.Sync(&err)) {
+    LogError("--retain-file: %s", err.c_str());
+  }
   // Before restore_stdin goes: when stdin and stdout are one file description (a terminal),
   // stdin's guard, made first, puts back the flags found before either changed them.
   relay_out_.Close();
@@ -311,29 +409,34 @@ int Server::Run() {
   return status_;
 }
 
-bool Server::Respond(struct lws* wsi, unsigned status, const char* type, const std::string& body,
-                     const char* allow) {
-  std::vector<unsigned char> buf(LWS_PRE + 1024 + body.size());
-  unsigned char* start = buf.data() + LWS_PRE;
-  unsigned char* p = start;
-  unsigned char* end = buf.data() + buf.size() - body.size() - 1;
-  if (lws_add_http_common_headers(wsi, status, type, body.size(), &p, end)) return false;
-  if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
-                                  reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end)) {
+// What the kernel bound is what counts: a specific address asked for and a wildcard bound is
+// refused, so that the events never answer on an address nobody asked for. Logs where ws-serve
+// listens, and what a wildcard exposes.
+bool Server::CheckListeningSocket(int port) const {
+  std::string bound, err;
+  if (!ListeningAddress(port, &bound, &err)) {
+    LogError("listen %s: cannot check the listening socket: %s",
+             FormatHostPort(opts_.host, opts_.port).c_str(), err.c_str());
     return false;
   }
-  if (allow && lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("allow:"),
-                                           reinterpret_cast<const unsigned char*>(allow),
-                                           static_cast<int>(strlen(allow)), &p, end)) {
+  if (bound != opts_.host) {
+    LogError("listen %s: bound to %s instead: refusing to serve there",
+             FormatHostPort(opts_.host, opts_.port).c_str(), FormatHostPort(bound, port).c_str());
     return false;
   }
-  if (lws_finalize_http_header(wsi, &p, end)) return false;
-  if (!IsHead(wsi)) {
-    memcpy(p, body.data(), body.size());
-    p += body.size();
+  if (!IsWildcardAddress(bound)) {
+    LogInfo("listening on %s", FormatHostPort(bound, port).c_str());
+    return true;
   }
-  int n = static_cast<int>(p - start);
-  return lws_write(wsi, start, n, LWS_WRITE_HTTP_HEADERS) == n;
+  LogInfo("listening on %s (every %s address of this machine)", FormatHostPort(bound, port).c_str(),
+          IsIpv4Address(bound) ? "IPv4" : "IPv4 and IPv6");
+  if (opts_.token.empty()) {
+    LogWarning(
+        "no token: whoever reaches this machine on port %d can read the events%s "
+        "(set WS_SERVE_TOKEN or --token-file)",
+        port, opts_.relay ? " and write to standard output" : "");
+  }
+  return true;
 }
 
 std::string Server::HealthJson() const {
@@ -341,61 +444,22 @@ std::string Server::HealthJson() const {
   snprintf(buf, sizeof buf,
            "{\"status\":\"ok\",\"clients\":%zu,\"lines_in\":%llu,\"frames_sent\":%llu,"
            "\"dropped\":%llu,\"skipped\":%llu,\"slow_disconnects\":%llu,\"buffered\":%zu,"
-           "\"input_done\":%s}\n",
+           "\"refused\":%llu,\"input_done\":%s}\n",
            clients_.size(), lines_in_, frames_sent_, dropped_, skipped_, slow_, broadcast_.size(),
-           input_done_ ? "true" : "false");
+           refused_, input_done_ ? "true" : "false");
   return buf;
 }
 
 int Server::OnHttp(struct lws* wsi, const char* uri) {
   std::string path = uri ? uri : "/";
-  // HEAD takes GET's path through here; Respond() and lws_serve_http_file() leave out the body.
-  const char* method = IsHead(wsi)                                        ? "HEAD"
-                       : lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 ? "GET"
-                                                                          : nullptr;
-  unsigned status = 200;
-  std::string file;
-  if (!method) {
-    status = 405;
-  } else if (path == "/healthz") {
-    if (!Respond(wsi, 200, "application/json", HealthJson())) return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-  } else if (opts_.root.empty()) {
-    status = 404;
-  } else {
-    switch (ResolveStaticFile(opts_.root, path, &file)) {
-      case FileLookup::kFound:
-        break;
-      case FileLookup::kNotFound:
-        status = 404;
-        break;
-      case FileLookup::kForbidden:
-        status = 403;
-        break;
-    }
+  // HEAD takes GET's path through here; the responder leaves out the body.
+  HttpMethod method = RequestMethod(wsi);
+  if (method != HttpMethod::kGet && method != HttpMethod::kHead) {
+    LogDebug("%s %s: 405", MethodName(method), path.c_str());
+    return HttpRespondStatus(wsi, 405, "GET, HEAD");
   }
-  if (status != 200) {
-    LogDebug("%s %s: %u", method ? method : "request", path.c_str(), status);
-    const char* text = status == 403   ? "forbidden\n"
-                       : status == 404 ? "not found\n"
-                                       : "method not allowed\n";
-    if (!Respond(wsi, status, "text/plain; charset=utf-8", text,
-                 status == 405 ? "GET, HEAD" : nullptr)) {
-      return -1;
-    }
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-  }
-  LogDebug("%s %s: %s", method, path.c_str(), file.c_str());
-  int n = lws_serve_http_file(wsi, file.c_str(), ContentTypeFor(file), nullptr, 0);
-  if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) return -1;
-  return 0;
-}
-
-bool SecretEquals(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); i++) diff |= a[i] ^ b[i];
-  return diff == 0;
+  if (path == "/healthz") return HttpRespond(wsi, 200, "application/json", HealthJson());
+  return HttpServeStatic(wsi, opts_.root, path);
 }
 
 bool Server::TokenPresented(struct lws* wsi) const {
@@ -411,32 +475,57 @@ bool Server::TokenPresented(struct lws* wsi) const {
   return false;
 }
 
+// Browsers send Origin and let any page open a WebSocket to any address, loopback included; so
+// a browser is served only from the page's own origin (the overlay that ws-serve serves) or one
+// that --origin allows. No Origin at all: not a browser (OBS's browser source sends its page's
+// origin; ws-cat and scripts send none). An Origin too long to read is refused, not ignored.
 bool Server::OriginAllowed(struct lws* wsi) const {
-  if (opts_.origins.empty()) return true;
-  char buf[512];
-  int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_ORIGIN);
-  if (n <= 0) return true;  // not a browser: Origin protects browsers, others can forge it
-  for (const auto& o : opts_.origins) {
-    if (o == buf) return true;
+  int total = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+  if (total <= 0) return true;
+  char origin[kMaxOrigin];
+  if (total >= static_cast<int>(sizeof origin) ||
+      lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) != total) {
+    return false;
   }
-  return false;
+  for (const auto& o : opts_.origins) {
+    if (o == "*" || o == origin) return true;
+  }
+  char host[kMaxOrigin];
+  int n = lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+  return n > 0 && IsSameOrigin(origin, host, !opts_.tls_cert.empty());
 }
 
-int Server::OnConfirmUpgrade(struct lws* wsi) {
+int Server::OnNetworkConnection(int fd) {
+  if (fd < fd_limit_) return 0;
+  refused_++;
+  refusals_.Warn("connection refused: %d descriptors in use, the limit is near", fd);
+  return 1;
+}
+
+// Every upgrade passes here: a WebSocket when the checks allow it, never HTTP/2 (h2c), which
+// libwebsockets 4.1 would otherwise switch to, and over which a WebSocket (RFC 8441) would not.
+int Server::OnConfirmUpgrade(struct lws* wsi, const char* protocol) {
   char peer[64] = "";
   lws_get_peer_simple(wsi, peer, sizeof peer);
   unsigned status = 0;
   const char* why = nullptr;
-  if (draining_) {
+  if (!protocol || strcasecmp(protocol, "websocket") != 0) {
+    status = 400, why = "upgrade to anything but a WebSocket refused (HTTP/1.1 only)";
+  } else if (draining_) {
     status = 503, why = "shutting down";
+  } else if (clients_.size() >= opts_.max_clients) {
+    status = 503, why = "too many clients";
   } else if (!OriginAllowed(wsi)) {
     status = 403, why = "origin not allowed";
   } else if (!opts_.token.empty() && !TokenPresented(wsi)) {
     status = 401, why = "missing or wrong token";
   }
   if (!status) return 0;
-  LogWarning("client %s: refused: %s", peer, why);
-  if (!Respond(wsi, status, "text/plain; charset=utf-8", std::string(why) + "\n")) return -1;
+  refused_++;
+  refusals_.Warn("client %s: refused: %s", peer, why);
+  if (!HttpWriteResponse(wsi, status, "text/plain; charset=utf-8", std::string(why) + "\n")) {
+    return -1;
+  }
   return 1;
 }
 
@@ -452,13 +541,37 @@ void Server::OnEstablished(struct lws* wsi, SessionData* sd) {
   c->index = clients_.size();
   clients_.push_back(c);
   sd->client = c;
-  broadcast_.Attach(&c->cursor);
   char peer[64] = "";
   lws_get_peer_simple(wsi, peer, sizeof peer);
   LogInfo("client %llu (%s): connected; %zu clients", c->id, peer, clients_.size());
+  AttachClient(c);
   if (relay_paused_) lws_rx_flow_control(wsi, 0);
-  if (broadcast_.Backlog(c->cursor) > 0) lws_callback_on_writable(wsi);
+  if (broadcast_.Backlog(c->cursor) > 0 || !c->notice.empty()) lws_callback_on_writable(wsi);
   if (have_pending_) PumpLines();
+}
+
+// A client that names the last event it has (?after=ID) starts right after it, or, when that one
+// is not retained, at the oldest retained event with a notice that older ones may be missing;
+// any other client starts at the --history.
+void Server::AttachClient(Client* c) {
+  char after[512];
+  const char* id = lws_get_urlarg_by_name(c->wsi, "after=", after, sizeof after);
+  if (!id || opts_.retain == 0) {
+    broadcast_.Attach(&c->cursor);
+    return;
+  }
+  Broadcast::Resume r = broadcast_.AttachAfter(&c->cursor, id, LoopNowMs());
+  LogInfo("client %llu: resumes after %s: %zu events to catch up on%s", c->id, id, r.replayed,
+          r.found ? "" : " (that id is not retained: older events may be missing)");
+  if (r.found) return;
+  JsonPtr notice = JsonOwn(json_object());
+  json_object_set_new(notice.get(), "control", json_string("resume"));
+  json_object_set_new(notice.get(), "found", json_false());
+  json_object_set_new(notice.get(), "after", json_string(id));
+  json_object_set_new(notice.get(), "replayed", json_integer(static_cast<json_int_t>(r.replayed)));
+  json_object_set_new(notice.get(), "retain", json_integer(static_cast<json_int_t>(opts_.retain)));
+  json_object_set_new(notice.get(), "retain_for", json_real(opts_.retain_for));
+  c->notice = JsonDump(notice.get());
 }
 
 int Server::OnWriteable(Client* c) {
@@ -466,6 +579,19 @@ int Server::OnWriteable(Client* c) {
     lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
                      reinterpret_cast<unsigned char*>(const_cast<char*>("too slow")), 8);
     return -1;
+  }
+  if (!c->notice.empty()) {  // before its backlog, in a write of its own
+    batch_.assign(LWS_PRE, '\0');
+    AppendTextFrame(reinterpret_cast<const unsigned char*>(c->notice.data()), c->notice.size(),
+                    &batch_);
+    c->notice.clear();
+    size_t n = batch_.size() - LWS_PRE;
+    if (lws_write(c->wsi, reinterpret_cast<unsigned char*>(&batch_[LWS_PRE]), n, LWS_WRITE_RAW) <
+        static_cast<int>(n)) {
+      return -1;
+    }
+    lws_callback_on_writable(c->wsi);
+    return 0;
   }
   // What is queued for this client leaves in one write as consecutive frames (a small batch,
   // see kBatchFrames): one system call for several messages when the client is behind.
@@ -503,8 +629,11 @@ void Server::OnReceive(Client* c, const void* in, size_t len) {
   if (!opts_.relay || relay_closed_) return;
   if (!c->rx_too_long) {
     if (c->rx.size() + len > opts_.max_line) {
+      // Said at once, not at the message's end, which may never come.
+      LogWarning("client %llu: message longer than %zu bytes not relayed", c->id, opts_.max_line);
       c->rx_too_long = true;
       c->rx.clear();
+      c->rx.shrink_to_fit();
     } else {
       c->rx.append(static_cast<const char*>(in), len);
     }
@@ -518,12 +647,18 @@ void Server::OnReceive(Client* c, const void* in, size_t len) {
     LogWarning("client %llu: binary message not relayed", c->id);
     return;
   }
-  if (too_long) {
-    LogWarning("client %llu: message longer than %zu bytes not relayed", c->id, opts_.max_line);
-    return;
-  }
+  if (too_long) return;
   if (msg.find_first_of("\r\n") != std::string::npos) {
     LogWarning("client %llu: message with a line break not relayed", c->id);
+    return;
+  }
+  if (HasControlCharacter(msg)) {
+    LogWarning("client %llu: message with a control character not relayed", c->id);
+    return;
+  }
+  std::string err;
+  if (opts_.json && !JsonParse(msg, &err)) {
+    LogWarning("client %llu: message not JSON (%s): not relayed", c->id, err.c_str());
     return;
   }
   msg.push_back('\n');
@@ -642,6 +777,51 @@ void Server::OnWake() {
   }
 }
 
+// --retain-file: the lines it holds that are younger than --retain-for (by their "at", when they
+// have one) are retained again, as if they had just been broadcast to nobody.
+bool Server::LoadRetained() {
+  std::vector<std::string> lines;
+  std::string err;
+  if (!retain_file_.Open(opts_.retain_file, opts_.retain, &lines, &err)) {
+    LogError("--retain-file: %s", err.c_str());
+    return false;
+  }
+  int64_t now = LoopNowMs(), wall = NowMillis();
+  size_t kept = 0;
+  for (const std::string& line : lines) {
+    std::string e;
+    JsonPtr j = line[0] == '{' ? JsonParse(line, &e) : nullptr;
+    int64_t at = wall;
+    std::string when = j ? JsonString(j.get(), "at") : "";
+    if (!when.empty() && !ParseRfc3339(when, &at)) at = wall;
+    int64_t age = wall > at ? wall - at : 0;
+    if (age > static_cast<int64_t>(opts_.retain_for * 1000)) continue;
+    broadcast_.Push(line, j ? JsonString(j.get(), "id") : "", now - age);
+    kept++;
+  }
+  LogInfo("--retain-file %s: %zu retained events read back", opts_.retain_file.c_str(), kept);
+  return true;
+}
+
+// Once a second: retained lines past --retain-for go, and the retain file is synced (and
+// rewritten when it has grown to several times what is retained).
+void Server::OnRetainTick() {
+  broadcast_.Expire(LoopNowMs());
+  if (retain_file_.is_open()) {
+    std::string err;
+    size_t retained = 0;
+    broadcast_.ForEachRetained(LoopNowMs(), [&](std::string_view) { retained++; });
+    if (retain_file_.WantsCompaction(retained)) {
+      auto each = [&](const std::function<void(std::string_view)>& write) {
+        broadcast_.ForEachRetained(LoopNowMs(), write);
+      };
+      if (!retain_file_.Rewrite(each, &err)) LogWarning("--retain-file: %s", err.c_str());
+    }
+    if (!retain_file_.Sync(&err)) LogWarning("--retain-file: %s", err.c_str());
+  }
+  lws_sul_schedule(context_, 0, &retain_timer_.sul, RetainTick, LWS_US_PER_SEC);
+}
+
 void Server::OnDrainTimeout() {
   size_t behind = clients_.size();
   LogWarning("drain timeout (%gs): closing %zu clients that are behind", opts_.drain_timeout,
@@ -712,7 +892,8 @@ void Server::PumpLines() {
 }
 
 void Server::Publish(const std::string& line) {
-  broadcast_.Push(line);
+  broadcast_.Push(line, opts_.retain > 0 ? IdOf(line) : std::string(), LoopNowMs());
+  if (retain_file_.is_open()) retain_file_.Append(line);
   lines_in_++;
   for (size_t i = 0; i < clients_.size(); i++) {
     Client* c = clients_[i];
@@ -793,13 +974,11 @@ int RunServer(const ServeOptions& opts) {
 std::string DefaultOverlayRoot() {
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return "";
+  exe[n] = '\0';
+  std::string dir(exe);
+  dir.erase(dir.rfind('/'));
   std::string real;
-  if (n > 0) {
-    exe[n] = '\0';
-    std::string dir(exe);
-    dir.erase(dir.rfind('/'));
-    if (RealDirectory(dir + "/../share/twitch-servitor/overlay", &real)) return real;
-  }
-  if (RealDirectory(SERVITOR_SOURCE_DIR "/overlay", &real)) return real;
+  if (RealDirectory(dir + "/../share/twitch-servitor/overlay", &real)) return real;
   return "";
 }

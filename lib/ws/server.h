@@ -18,7 +18,10 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
   size_t history = 0;
-  size_t max_queue = 65536;           ///< messages per client
+  size_t retain = 1000;       ///< lines retained for resuming clients (?after=ID); 0: none
+  double retain_for = 300.0;  ///< seconds a retained line is kept
+  std::string retain_file;    ///< where the retained lines survive a restart; empty: nowhere
+  size_t max_queue = 65536;   ///< messages per client
   size_t max_queue_bytes = 4u << 20;  ///< payload bytes per client
   SlowClientPolicy slow_client = SlowClientPolicy::kDisconnect;
   size_t max_line = 65536;
@@ -27,7 +30,8 @@ struct ServeOptions {
   bool keep_open = false;
   std::string root;                  ///< real path of the static root; empty: no files
   std::string token;                 ///< required from WebSocket clients when not empty
-  std::vector<std::string> origins;  ///< allowed Origin values; empty: any
+  size_t max_clients = 0;            ///< 0: as many as the descriptor limit leaves room for
+  std::vector<std::string> origins;  ///< Origin values allowed beside the page's own; "*": any
   std::string tls_cert;
   std::string tls_key;
   bool relay = false;
@@ -38,9 +42,7 @@ struct ServeOptions {
 /// drains). Returns an exit status of core/exit_status.h. Logs "listening on HOST:PORT".
 int RunServer(const ServeOptions& opts);
 
-/// The default static root: <dir of the executable>/../share/twitch-servitor/overlay when it
-/// exists, else the source tree's overlay/ directory. Empty when neither exists.
+/// The default static root: <dir of the executable>/../share/twitch-servitor/overlay, where
+/// `make install` puts the overlay and where the build tree links to the source tree's. Empty
+/// when it does not exist: a binary copied elsewhere serves no files rather than some checkout's.
 std::string DefaultOverlayRoot();
-
-/// Compares two secrets in time that depends only on their lengths.
-bool SecretEquals(const std::string& a, const std::string& b);

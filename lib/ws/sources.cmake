@@ -1,9 +1,9 @@
 list(APPEND SERVITOR_SOURCES
   lib/ws/address.cc
   lib/ws/broadcast.cc
-  lib/ws/static_files.cc
   lib/ws/server.cc
   lib/ws/client.cc
   lib/ws/loop.cc
   lib/ws/frame.cc
+  lib/ws/retain_file.cc
 )

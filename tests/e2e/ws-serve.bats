@@ -3,6 +3,8 @@
 # as an independent implementation. ws-serve reads a FIFO that the test writes through fd 7.
 
 load helpers
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -547,4 +549,342 @@ PY
   ! (( 8#$(flags $$ 8) & 04000 ))
   exec 8>&-
   wait "$READER"
+}
+
+# ---- what a web page, a local client and a flood can send ------------------------------------
+
+# upgrade [HEADER...]: the status ws-serve answers a WebSocket handshake with these headers.
+upgrade() {
+  local args=() h
+  for h in "$@"; do args+=(-H "$h"); done
+  curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H 'Connection: Upgrade' \
+    -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "${args[@]}" "http://127.0.0.1:$PORT/"
+}
+
+@test "ws-serve: a browser from another origin is refused; its own origin and non-browsers are not" {
+  start_serve
+  run upgrade 'Origin: http://evil.example'
+  assert_output 403
+  run upgrade "Origin: http://127.0.0.1:$((PORT + 1))"
+  assert_output 403
+  run upgrade "Origin: https://127.0.0.1:$PORT"
+  assert_output 403
+  run upgrade 'Origin: null'
+  assert_output 403
+  run upgrade "Origin: http://127.0.0.1:$PORT"
+  assert_output 101
+  run upgrade
+  assert_output 101
+  run grep -c 'refused: origin not allowed' "$T/serve.log"
+  assert_success
+  run curl -s "http://127.0.0.1:$PORT/healthz"
+  assert_output --partial '"refused":4,'
+}
+
+@test "ws-serve: --origin widens the page's own origin; '*' allows any" {
+  start_serve --origin http://good.example
+  run upgrade 'Origin: http://good.example'
+  assert_output 101
+  run upgrade "Origin: http://127.0.0.1:$PORT"
+  assert_output 101
+  run upgrade 'Origin: http://evil.example'
+  assert_output 403
+  kill "$SERVE_PID"
+  exec 7>&-
+  rm "$T/in"
+  start_serve --origin '*'
+  run upgrade 'Origin: http://evil.example'
+  assert_output 101
+}
+
+@test "ws-serve: an Origin too long to read is refused, not taken for no Origin" {
+  start_serve --origin http://good.example
+  local long
+  long="http://good.example$(printf 'x%.0s' {1..600})"
+  run upgrade "Origin: $long"
+  assert_output 403
+  run upgrade 'Origin: http://good.example'
+  assert_output 101
+}
+
+@test "ws-serve: --relay refuses control characters; with --json, messages that are not JSON" {
+  start_serve --relay --json --keep-open
+  printf '%s\n' '{"v":1,"type":"raid","id":"a"}' 'not json' $'{"v":1,"id":"b","message":"\e]0;pwned\a"}' \
+    $'{"v":1,"id":"c",\t"type":"cheer"}' '{"v":1,"id":"d"}' |
+    timeout 10 "$BIN/ws-cat" --send "ws://127.0.0.1:$PORT/" >/dev/null 2>"$T/cat.err"
+  wait_for_line "$T/serve.out" '"id":"d"'
+  run cut -c1-40 "$T/serve.out"
+  assert_output $'{"v":1,"type":"raid","id":"a"}\n{"v":1,"id":"c",\t"type":"cheer"}\n{"v":1,"id":"d"}'
+  run grep -c 'message not JSON' "$T/serve.log"
+  assert_output 1
+  run grep -c 'message with a control character not relayed' "$T/serve.log"
+  assert_output 1
+}
+
+@test "ws-serve: --relay without --json still refuses ESC and NUL but relays text" {
+  start_serve --relay --keep-open
+  printf '%s\n' 'plain text' $'\e[2Jclear' $'nul\x01' 'last' |
+    timeout 10 "$BIN/ws-cat" --send "ws://127.0.0.1:$PORT/" >/dev/null 2>"$T/cat.err"
+  wait_for_line "$T/serve.out" '^last$'
+  run cat "$T/serve.out"
+  assert_output $'plain text\nlast'
+  run grep -c 'control character not relayed' "$T/serve.log"
+  assert_output 2
+}
+
+@test "ws-serve: --max-clients refuses clients beyond it with 503, and takes them again later" {
+  start_serve --max-clients 2
+  timeout 20 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/" >/dev/null 2>&1 &
+  local c1=$!
+  timeout 20 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/" >/dev/null 2>&1 &
+  wait_for_line "$T/serve.log" '2 clients'
+  run upgrade
+  assert_output 503
+  run grep -c 'refused: too many clients' "$T/serve.log"
+  assert_output 1
+  run curl -s "http://127.0.0.1:$PORT/healthz"
+  assert_output --partial '"refused":1'
+  kill "$c1"
+  wait_for_line "$T/serve.log" 'disconnected; 1 clients'
+  run upgrade
+  assert_output 101
+}
+
+@test "ws-serve: at the descriptor limit, connections are closed at once; no spin, no log flood" {
+  mkfifo "$T/in"
+  prlimit --nofile=64:64 "$BIN/ws-serve" --listen 127.0.0.1:0 <"$T/in" >/dev/null \
+    2>"$T/serve.log" 3>&- &
+  SERVE_PID=$!
+  exec 7>"$T/in"
+  PORT=$(listen_port "$T/serve.log")
+  # 200 connections held open for 3 seconds, far past the limit.
+  "$PY" -c '
+import socket, sys, time
+held = []
+for i in range(200):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect(("127.0.0.1", int(sys.argv[1])))
+        held.append(s)
+    except OSError:
+        pass
+time.sleep(3)
+' "$PORT"
+  # Once the connections are gone, their descriptors are free again.
+  local n=100
+  until curl -s --max-time 2 "http://127.0.0.1:$PORT/healthz" >/dev/null || ((--n == 0)); do
+    sleep 0.1
+  done
+  run curl -s --max-time 5 "http://127.0.0.1:$PORT/healthz"
+  assert_success
+  assert_output --partial '"status":"ok"'
+  refute_output --partial '"refused":0,'
+  run bash -c "wc -l < '$T/serve.log'"
+  assert [ "$output" -lt 20 ]
+  run grep -c 'accept' "$T/serve.log"
+  assert_output 0
+  run grep -c 'connection refused: .* descriptors in use' "$T/serve.log"
+  assert_success
+}
+
+# ---- what held up under review, kept so -------------------------------------------------------
+
+# rss: ws-serve's resident memory in KiB.
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVE_PID/status"; }
+
+@test "ws-serve: a 2.4 GB frame, an endless fragmented message and a ping flood: memory flat, others served" {
+  start_serve --relay --keep-open
+  local before attack
+  before=$(rss)
+  for attack in bigframe fragments pings; do
+    run timeout 60 "$PY" "$FAKES/ws_hostile.py" "ws://127.0.0.1:$PORT/" "$attack" --mb 48
+    assert_success
+  done
+  # 144 MiB sent in all; what ws-serve holds grew by less than 16 MiB.
+  assert [ $(( $(rss) - before )) -lt 16384 ]
+  cat_client ok --count 1 "ws://127.0.0.1:$PORT/"
+  wait_health '.clients >= 1'
+  echo still-serving >&7
+  wait "${PIDS[0]}"
+  run cat "$T/ok.out"
+  assert_output still-serving
+  run grep -c 'longer than 65536 bytes not relayed' "$T/serve.log"
+  assert_output 1
+  run cat "$T/serve.out"
+  assert_output ""
+}
+
+@test "ws-serve: an oversized request header is dropped; HTTP/2, prior knowledge or h2c, is not spoken" {
+  start_serve
+  run timeout 20 "$PY" "$FAKES/ws_hostile.py" "ws://127.0.0.1:$PORT/" bigheader
+  assert_success
+  assert_output --regexp '^(closed after|answer: HTTP/1\.[01] 4[0-9][0-9])'
+  run timeout 20 "$PY" "$FAKES/ws_hostile.py" "ws://127.0.0.1:$PORT/" h2
+  assert_output --regexp '^(closed after|answer: HTTP/1\.[01] 4[0-9][0-9])'
+  run curl -s -i --http2 --max-time 5 "http://127.0.0.1:$PORT/healthz"
+  assert_success
+  assert_line --regexp '^HTTP/1\.[01] 400'
+  assert_output --partial 'upgrade to anything but a WebSocket refused'
+  refute_output --partial '101 Switching'
+  run curl -s --max-time 5 "http://127.0.0.1:$PORT/healthz"
+  assert_output --partial '"status":"ok"'
+}
+
+@test "ws-serve: a client that sends nothing is closed after about 10 s" {
+  start_serve
+  run timeout 40 "$PY" "$FAKES/ws_hostile.py" "ws://127.0.0.1:$PORT/" silent --wait 25
+  assert_success
+  assert_output --regexp '^closed after (9|1[0-9])\.'
+}
+
+@test "ws-serve: a FIFO or a dotfile under --root is not served (and does not hang the server)" {
+  mkdir "$T/site"
+  mkfifo "$T/site/pipe"
+  echo secret >"$T/site/.env"
+  echo page >"$T/site/index.html"
+  start_serve --root "$T/site"
+  local path
+  for path in /pipe /.env; do
+    run curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT$path"
+    assert_output --regexp '^40[34]$'
+  done
+  run curl -s --max-time 5 "http://127.0.0.1:$PORT/"
+  assert_output page
+}
+
+@test "ws-serve: the token is in no -v log line, no /healthz and no 401 or 403 text" {
+  export WS_SERVE_TOKEN=Tok3n-never-shown
+  start_serve -v --origin http://good.example
+  unset WS_SERVE_TOKEN
+  run curl -s --max-time 5 "http://127.0.0.1:$PORT/healthz?token=Tok3n-never-shown"
+  refute_output --partial Tok3n
+  run curl -s --max-time 5 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+    -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+    "http://127.0.0.1:$PORT/?token=guess-Tok3n"
+  assert_output --partial 'missing or wrong token'
+  refute_output --partial Tok3n
+  run curl -s --max-time 5 -H 'Origin: http://evil.example' -H 'Connection: Upgrade' \
+    -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+    "http://127.0.0.1:$PORT/?token=Tok3n-never-shown"
+  assert_output --partial 'origin not allowed'
+  refute_output --partial Tok3n
+  cat_client good --count 1 "ws://127.0.0.1:$PORT/?token=Tok3n-never-shown"
+  wait_health '.clients == 1'
+  echo hello >&7
+  wait "${PIDS[0]}"
+  run grep -c 'debug: ' "$T/serve.log"
+  refute_output 0
+  run cat "$T/serve.log" "$T/good.err" "$T/good.out"
+  assert_line --partial 'hello'
+  refute_output --partial Tok3n
+}
+
+@test "ws-serve: a copy of the binary elsewhere serves no checkout's overlay, and says so" {
+  mkdir -p "$T/elsewhere/bin"
+  cp "$BIN/ws-serve" "$T/elsewhere/bin/"
+  mkfifo "$T/in"
+  "$T/elsewhere/bin/ws-serve" --listen 127.0.0.1:0 <"$T/in" >/dev/null 2>"$T/serve.log" 3>&- &
+  SERVE_PID=$!
+  exec 7>"$T/in"
+  PORT=$(listen_port "$T/serve.log")
+  run curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/"
+  assert_output 404
+  run grep -c 'warning: no overlay beside the executable' "$T/serve.log"
+  assert_output 1
+  # Beside it, in the installed layout, it is found.
+  mkdir -p "$T/elsewhere/share/twitch-servitor/overlay"
+  echo '<p>installed</p>' >"$T/elsewhere/share/twitch-servitor/overlay/index.html"
+  kill "$SERVE_PID"
+  exec 7>&-
+  rm "$T/in"
+  mkfifo "$T/in"
+  "$T/elsewhere/bin/ws-serve" --listen 127.0.0.1:0 <"$T/in" >/dev/null 2>"$T/serve.log" 3>&- &
+  SERVE_PID=$!
+  exec 7>"$T/in"
+  PORT=$(listen_port "$T/serve.log")
+  run curl -s --max-time 5 "http://127.0.0.1:$PORT/"
+  assert_output '<p>installed</p>'
+}
+
+# ---- resume: clients that come back with the id of the last event they have ------------------
+
+# events FROM TO: events with ids eFROM..eTO, one a line.
+events() { local i; for ((i = $1; i <= $2; i++)); do printf '{"v":1,"type":"follow","id":"e%d"}\n' "$i"; done; }
+
+@test "ws-serve: ?after=ID gets every retained event after it, then the live stream, nothing twice" {
+  start_serve
+  events 1 5 >&7
+  wait_health '.lines_in == 5'
+  cat_client r --count 5 "ws://127.0.0.1:$PORT/?after=e2"
+  wait_health '.clients == 1'
+  events 6 7 >&7
+  wait "${PIDS[0]}"
+  run jq -r .id "$T/r.out"
+  assert_output $'e3\ne4\ne5\ne6\ne7'
+  run grep -c 'client 1: resumes after e2: 3 events to catch up on$' "$T/serve.log"
+  assert_output 1
+}
+
+@test "ws-serve: an unknown or expired id gets what is retained, after a notice" {
+  start_serve --retain 3
+  events 1 5 >&7
+  wait_health '.lines_in == 5'
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --count 4 "ws://127.0.0.1:$PORT/?after=e1"
+  assert_success
+  assert_line --index 0 '{"control":"resume","found":false,"after":"e1","replayed":3,"retain":3,"retain_for":300.0}'
+  assert_line --index 1 '{"v":1,"type":"follow","id":"e3"}'
+  assert_line --index 3 '{"v":1,"type":"follow","id":"e5"}'
+}
+
+@test "ws-serve: --retain-for: a retained event goes after that long" {
+  start_serve --retain-for 1
+  events 1 2 >&7
+  wait_health '.lines_in == 2'
+  local n=100
+  until timeout 5 "$BIN/ws-cat" --count 1 "ws://127.0.0.1:$PORT/?after=none" 2>/dev/null |
+    grep -q '"replayed":0' || ((--n == 0)); do
+    sleep 0.1
+  done
+  run timeout 5 "$BIN/ws-cat" --count 1 "ws://127.0.0.1:$PORT/?after=none"
+  assert_output --partial '"replayed":0'
+}
+
+@test "ws-serve: --retain 0 ignores ?after=; without ?after= a client gets --history only" {
+  start_serve --retain 0 --history 1
+  events 1 3 >&7
+  wait_health '.lines_in == 3'
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --count 1 "ws://127.0.0.1:$PORT/?after=e1"
+  assert_output '{"v":1,"type":"follow","id":"e3"}'
+}
+
+@test "ws-serve: --retain-file: the retained events survive a restart (mode 0600)" {
+  start_serve --retain-file "$T/retained.ndjson"
+  events 1 4 >&7
+  finish_serve
+  run stat -c %a "$T/retained.ndjson"
+  assert_output 600
+  rm "$T/in"
+  start_serve --retain-file "$T/retained.ndjson"
+  run grep -c 'retain-file .*: 4 retained events read back' "$T/serve.log"
+  assert_output 1
+  cat_client r --count 3 "ws://127.0.0.1:$PORT/?after=e2"
+  wait_health '.clients == 1'
+  events 5 5 >&7
+  wait "${PIDS[0]}"
+  run jq -r .id "$T/r.out"
+  assert_output $'e3\ne4\ne5'
+}
+
+@test "ws-serve: 1,000 clients resuming at once from different ids each get exactly their missing events" {
+  start_serve --max-queue 4096
+  events 1 50 >&7
+  wait_health '.lines_in == 50'
+  run timeout 180 "$PY" "$FAKES/ws_resume.py" "ws://127.0.0.1:$PORT/" --clients 1000 --events 50
+  assert_success
+  assert_output 'clients 1000 exact 1000'
+  run awk '/^VmHWM:/ {print $2}' "/proc/$SERVE_PID/status"
+  assert [ "$output" -lt 102400 ]
 }

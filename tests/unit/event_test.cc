@@ -145,6 +145,19 @@ TEST(Event, RejectsTypeKeyProblems) {
             "months: below its minimum");
 }
 
+// Optional keys that EventSub added (twitch-events(7)): checked when present.
+TEST(Event, ChecksOptionalKeysWhenPresent) {
+  EXPECT_EQ(Validate(Event("resub", R"("tier":"1000","duration":6)")), "ok");
+  EXPECT_EQ(Validate(Event("resub", R"("tier":"1000","duration":1)")),
+            "duration: below its minimum");
+  EXPECT_EQ(Validate(Event("hypetrain",
+                           R"("phase":"begin","progress":5,"expires":"2026-03-01T18:11:00.500Z")")),
+            "ok");
+  EXPECT_EQ(Validate(Event("hypetrain", R"("phase":"begin","progress":-1)")), "progress: negative");
+  EXPECT_EQ(Validate(Event("hypetrain", R"("phase":"begin","expires":"soon")")),
+            "expires: not an RFC 3339 UTC time with milliseconds");
+}
+
 TEST(Event, AcceptsUnknownExtraKeys) {
   // Later schema additions within v1 must not break older validators.
   EXPECT_EQ(Validate(Event("follow", R"("shared":true,"raw":{"x":1})")), "ok");

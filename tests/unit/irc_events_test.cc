@@ -2,7 +2,6 @@
 // every event written must pass the schema check.
 #include "twitch/irc_events.h"
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <sstream>
 
 #include "core/event.h"
+#include "golden.h"
 #include "twitch/irc_message.h"
 
 namespace {
@@ -25,32 +25,6 @@ std::string Joined(const json_t* fragments) {
   return out;
 }
 
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
-  }
-  return lines;
-}
-
-std::vector<std::string> GoldenNames() {
-  std::vector<std::string> names;
-  DIR* d = opendir(kDir.c_str());
-  if (!d) return names;
-  while (dirent* e = readdir(d)) {
-    std::string f = e->d_name;
-    if (f.size() > 4 && f.compare(f.size() - 4, 4, ".txt") == 0) {
-      names.push_back(f.substr(0, f.size() - 4));
-    }
-  }
-  closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 // "*" in the expected id or at matches whatever the mapper produced.
 void ApplyWildcards(const json_t* want, json_t* got) {
   for (const char* key : {"id", "at"}) {
@@ -59,7 +33,7 @@ void ApplyWildcards(const json_t* want, json_t* got) {
 }
 
 TEST(IrcEvents, GoldenFiles) {
-  std::vector<std::string> names = GoldenNames();
+  std::vector<std::string> names = GoldenNames(kDir, ".txt");
   ASSERT_GE(names.size(), 10u);
   for (const std::string& name : names) {
     SCOPED_TRACE(name);

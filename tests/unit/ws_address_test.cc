@@ -1,5 +1,9 @@
 // Addresses on the command lines of ws-serve and ws-cat.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "ws/address.h"
 #include "ws/client.h"
@@ -77,8 +81,76 @@ TEST(WsAddress, Headers) {
   EXPECT_FALSE(ParseHeader(": x", &name, &value, &err));
 }
 
-TEST(WsAddress, SecretEquals) {
-  EXPECT_TRUE(SecretEquals("abc", "abc"));
-  EXPECT_FALSE(SecretEquals("abc", "abd"));
-  EXPECT_FALSE(SecretEquals("abc", "ab"));
+TEST(WsOrigin, SameOriginComparesSchemeHostAndPort) {
+  EXPECT_TRUE(IsSameOrigin("http://127.0.0.1:8080", "127.0.0.1:8080", false));
+  EXPECT_TRUE(IsSameOrigin("http://LocalHost:8080", "localhost:8080", false));
+  EXPECT_TRUE(IsSameOrigin("http://example.com", "example.com", false));
+  EXPECT_TRUE(IsSameOrigin("http://example.com:80", "example.com", false));
+  EXPECT_TRUE(IsSameOrigin("https://example.com", "example.com:443", true));
+  EXPECT_TRUE(IsSameOrigin("http://[::1]:8080", "[::1]:8080", false));
+  EXPECT_FALSE(IsSameOrigin("https://127.0.0.1:8080", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("http://127.0.0.1:8080", "127.0.0.1:8080", true));
+  EXPECT_FALSE(IsSameOrigin("http://127.0.0.1:8081", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("http://evil.example", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("http://127.0.0.1:8080.evil.example", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("null", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("http://127.0.0.1:8080/", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("http://u@127.0.0.1:8080", "127.0.0.1:8080", false));
+  EXPECT_FALSE(IsSameOrigin("http://127.0.0.1:8080", "", false));
+}
+
+TEST(WildcardAddress, OnlyTheUnspecifiedAddresses) {
+  EXPECT_TRUE(IsWildcardAddress("0.0.0.0"));
+  EXPECT_TRUE(IsWildcardAddress("::"));
+  EXPECT_FALSE(IsWildcardAddress("127.0.0.1"));
+  EXPECT_FALSE(IsWildcardAddress("::1"));
+  EXPECT_FALSE(IsWildcardAddress("localhost"));
+  EXPECT_TRUE(IsIpv4Address("127.0.0.1"));
+  EXPECT_FALSE(IsIpv4Address("::1"));
+  EXPECT_EQ(FormatHostPort("::1", 80), "[::1]:80");
+  EXPECT_EQ(FormatHostPort("127.0.0.1", 80), "127.0.0.1:80");
+}
+
+// Binds |host| on a free port and listens; returns the descriptor and sets |port|.
+static int ListenOn(int family, const char* host, int* port) {
+  int fd = socket(family, SOCK_STREAM, 0);
+  struct sockaddr_storage ss = {};
+  socklen_t len;
+  if (family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    inet_pton(AF_INET, host, &a->sin_addr);
+    len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    inet_pton(AF_INET6, host, &a->sin6_addr);
+    len = sizeof *a;
+  }
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 1) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  len = sizeof ss;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  *port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                  : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return fd;
+}
+
+TEST(ListeningAddress, TellsWhatTheKernelBound) {
+  int port = 0;
+  int fd = ListenOn(AF_INET, "127.0.0.1", &port);
+  ASSERT_GE(fd, 0);
+  std::string host, err;
+  EXPECT_TRUE(ListeningAddress(port, &host, &err)) << err;
+  EXPECT_EQ(host, "127.0.0.1");
+  close(fd);
+  fd = ListenOn(AF_INET6, "::", &port);
+  ASSERT_GE(fd, 0);
+  EXPECT_TRUE(ListeningAddress(port, &host, &err)) << err;
+  EXPECT_EQ(host, "::");
+  close(fd);
+  EXPECT_FALSE(ListeningAddress(port, &host, &err));
+  EXPECT_NE(err.find("no listening socket"), std::string::npos);
 }

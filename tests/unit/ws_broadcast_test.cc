@@ -106,3 +106,76 @@ TEST(WsBroadcast, HeadroomPrecedesThePayload) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string Drain(Broadcast& b, Broadcast::Cursor* c) {
+  std::string all;
+  for (std::string s = Next(b, c); s != "<none>"; s = Next(b, c)) all += s + " ";
+  return all;
+}
+
+}  // namespace
+
+TEST(WsBroadcastRetain, AResumingClientStartsRightAfterItsLastId) {
+  Broadcast b(0, 100, 1 << 20, 16);
+  b.SetRetention(3, 60000);
+  b.Push("a", "1", 0);
+  b.Push("b", "2", 0);
+  b.Push("c", "3", 0);
+  b.Push("d", "4", 0);
+  EXPECT_EQ(b.size(), 3u);  // nobody attached: the retention alone keeps them
+  Broadcast::Cursor c;
+  Broadcast::Resume r = b.AttachAfter(&c, "2", 0);
+  EXPECT_TRUE(r.found);
+  EXPECT_EQ(r.replayed, 2u);
+  b.Push("e", "5", 0);  // the live stream goes on at the seam
+  EXPECT_EQ(Drain(b, &c), "c d e ");
+}
+
+TEST(WsBroadcastRetain, AnUnknownOrTooOldIdGetsWhatIsRetained) {
+  Broadcast b(0, 100, 1 << 20, 16);
+  b.SetRetention(2, 60000);
+  b.Push("a", "1", 0);
+  b.Push("b", "2", 0);
+  b.Push("c", "3", 0);
+  Broadcast::Cursor c;
+  Broadcast::Resume r = b.AttachAfter(&c, "1", 0);  // pushed out of the ring
+  EXPECT_FALSE(r.found);
+  EXPECT_EQ(r.replayed, 2u);
+  EXPECT_EQ(Drain(b, &c), "b c ");
+  Broadcast::Cursor d;
+  r = b.AttachAfter(&d, "3", 0);  // the newest: nothing to catch up on
+  EXPECT_TRUE(r.found);
+  EXPECT_EQ(r.replayed, 0u);
+}
+
+TEST(WsBroadcastRetain, MessagesOlderThanTheRetentionTimeGo) {
+  Broadcast b(0, 100, 1 << 20, 16);
+  b.SetRetention(10, 1000);
+  b.Push("old", "1", 0);
+  b.Push("new", "2", 900);
+  b.Expire(1500);
+  EXPECT_EQ(b.size(), 1u);
+  Broadcast::Cursor c;
+  Broadcast::Resume r = b.AttachAfter(&c, "1", 1500);
+  EXPECT_FALSE(r.found);
+  EXPECT_EQ(Drain(b, &c), "new ");
+  std::string kept;
+  b.ForEachRetained(1500, [&](std::string_view p) { kept += std::string(p) + " "; });
+  EXPECT_EQ(kept, "new ");
+  b.Expire(2000);
+  EXPECT_EQ(b.size(), 0u);
+}
+
+TEST(WsBroadcastRetain, HistoryAndRetentionAreIndependent) {
+  Broadcast b(1, 100, 1 << 20, 16);
+  b.SetRetention(3, 60000);
+  for (const char* s : {"a", "b", "c", "d"}) b.Push(s, s, 0);
+  Broadcast::Cursor plain;
+  b.Attach(&plain);  // not resuming: the history alone
+  EXPECT_EQ(Drain(b, &plain), "d ");
+  Broadcast::Cursor resumed;
+  b.AttachAfter(&resumed, "b", 0);
+  EXPECT_EQ(Drain(b, &resumed), "c d ");
+}

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "ws/static_files.h"
+#include "http/static_files.h"
 
 namespace {
 

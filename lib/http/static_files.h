@@ -1,5 +1,5 @@
-// Static files for ws-serve's HTTP side (the overlay page): maps a request path to a file under a
-// root directory, never to anything outside it, and names the file's content type.
+// Static files for the HTTP side of a server (ws-serve's overlay page): maps a request path to a
+// file under a root directory, never to anything outside it, and names the file's content type.
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
 // Static files under a root directory (see static_files.h).
-#include "ws/static_files.h"
+#include "http/static_files.h"
 
 #include <limits.h>
 #include <stdlib.h>
