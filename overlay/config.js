@@ -3,9 +3,10 @@
 // (?debug=1), logs (the console) and exposes (window.__overlay.status()).
 //
 // Contract (window.OverlayConfig):
-// - load(params, location) resolves with {config, problems, texts}: DEFAULTS, then config.json
-//   beside the page, then ?config=FILE (same origin only), then the URL parameters; `texts` are
-//   the files' texts, for noticing a change; `problems` are strings, one per mistake.
+// - load(params, location) resolves with {config, problems, texts, fileErrors}: DEFAULTS, then
+//   config.json beside the page, then ?config=FILE (same origin only), then the URL parameters;
+//   `texts` are the files' texts, for noticing a change; `problems` are strings, one per mistake;
+//   `fileErrors` those of files that could not be fetched or parsed (also in `problems`).
 // - check(config) repairs what it can (a comma-separated string for a list, a wrong value back
 //   to its default) and returns the problems; it never throws.
 // - PLACEHOLDERS, TYPES: what templates and `types` may name.
@@ -383,13 +384,14 @@
         files.push({name: extra, url: r.url});
       }
     }
+    const fileErrors = [];
     for (const f of files) {
       const r = await fetchJson(f.url);
       texts.push(r.text === undefined ? `error: ${r.error}` : r.text);
       if (r.error) {
-        problems.push(`${f.name}: ${r.error}`);
+        fileErrors.push(`${f.name}: ${r.error}`);
       } else if (!isObject(r.json)) {
-        problems.push(`${f.name}: not a JSON object`);
+        fileErrors.push(`${f.name}: not a JSON object`);
       } else {
         merge(cfg, r.json);
       }
@@ -397,11 +399,11 @@
     const fileProblems = check(cfg);
     applyParams(cfg, params, problems);
     // The URL's values are checked too; problems the files already had are not repeated.
-    const all = [...problems, ...fileProblems];
+    const all = [...fileErrors, ...problems, ...fileProblems];
     for (const p of check(cfg)) {
       if (!all.includes(p)) all.push(p);
     }
-    return {config: cfg, problems: all, texts, files};
+    return {config: cfg, problems: all, texts, files, fileErrors};
   }
 
   window.OverlayConfig =

@@ -323,6 +323,13 @@
     }
     el.className = cls;
     el.addEventListener('error', () => el.remove());
+    // Its own size counts in pixels of a 1920x1080 source, like the text (overlay.css).
+    const natural = () => {
+      const height = el.naturalHeight || el.videoHeight;
+      if (height > 0) el.style.setProperty('--natural-height', String(height));
+    };
+    el.addEventListener('load', natural);
+    el.addEventListener('loadedmetadata', natural);
     el.src = url;
     return el;
   }
@@ -542,14 +549,23 @@
   }
 
   // Reads the configuration again every configReload seconds (0: never); a change applies at
-  // once, to the next alert (the one on screen stays as it is), and may change the period.
+  // once, to the next alert (the one on screen stays as it is), and may change the period. A
+  // file that does not read (an editor's save half done, a typo) leaves the configuration in
+  // use as it is, with a problem.
+  let unreadable = false;  // the last look found a file that did not read
+
   function watchConfig() {
     const every = num(config.configReload, 0);
     if (!(every > 0)) return;
     setTimeout(async () => {
       try {
         const loaded = await window.OverlayConfig.load(params, location);
-        if (loaded.texts.join('\u0000') !== configTexts) {
+        if (loaded.fileErrors.length > 0) {
+          // Half-saved or broken: the configuration in use stays until the file reads again.
+          for (const p of loaded.fileErrors) addProblem(`${p} (the previous configuration stays)`);
+          unreadable = true;
+        } else if (unreadable || loaded.texts.join('\u0000') !== configTexts) {
+          unreadable = false;
           applyConfig(loaded);
           note('config reloaded');
           console.info('overlay: config reloaded');

@@ -59,6 +59,9 @@ for (const [width, height] of [[1920, 1080], [800, 600]]) {
               inside: box.left >= 0 && box.right <= innerWidth && box.top >= 0 &&
                   box.bottom <= innerHeight,
               text: title.textContent,
+              image: el.querySelector('.alert__image') ?
+                  el.querySelector('.alert__image').offsetHeight :
+                  null,
             };
           });
           await h.sleep(500);  // past the entry animation, for the screenshot
@@ -68,7 +71,10 @@ for (const [width, height] of [[1920, 1080], [800, 600]]) {
           assert.equal(m.cut, false, `${e.type}: the headline is cut`);
           assert.ok(m.inside, `${e.type}: the card leaves the screen`);
           // The same alert, smaller: 42 px at 1080 lines, in proportion below.
-          assert.ok(m.font <= 42 * Math.min(width / 1920, height / 1080) + 0.5, `font ${m.font}`);
+          const scale = Math.min(width / 1920, height / 1080);
+          assert.ok(m.font <= 42 * scale + 0.5, `font ${m.font}`);
+          // The 128-pixel icons too.
+          assert.ok(Math.abs(m.image - 128 * scale) <= 2, `${e.type}: icon ${m.image} px high`);
         }
       });
 }
@@ -448,14 +454,24 @@ test('a config.json edit applies without reloading the page', {timeout: 30000}, 
   const page = await overlay(s, 'duration=0.2&pause=0&mute=1&configReload=0.2');
   s.send(h.event('follow', 'Before'));
   await h.waitForAlerts(page, 1);
+  // Half a file first, as an editor's save may be seen: the configuration in use stays.
+  const text = JSON.stringify(cfg);
+  fs.writeFileSync(cfgPath, text.slice(0, text.length / 2));
+  await page.waitForFunction(
+      () => window.__overlay.status().problems.some((p) => /previous configuration stays/.test(p)),
+      null, {timeout: 5000});
+  s.send(h.event('follow', 'During'));
+  await h.waitForAlerts(page, 2);
   cfg.alerts.follow.text = 'Welcome, {user}!';
   fs.writeFileSync(cfgPath, JSON.stringify(cfg));
   await page.waitForFunction(
-      () => window.__overlay.config.alerts.follow.text === 'Welcome, {user}!', null,
+      () => (window.__overlay.config.alerts.follow || {}).text === 'Welcome, {user}!', null,
       {timeout: 5000});
   s.send(h.event('follow', 'After'));
-  const alerts = h.alertsOf(await h.waitForAlerts(page, 2));
-  assert.deepEqual(alerts.map((a) => a.title), ['Before is now following!', 'Welcome, After!']);
+  const alerts = h.alertsOf(await h.waitForAlerts(page, 3));
+  assert.deepEqual(
+      alerts.map((a) => a.title),
+      ['Before is now following!', 'During is now following!', 'Welcome, After!']);
   assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), 1);
 });
 
