@@ -31,6 +31,8 @@
     reconnectMin: 0.5,   // seconds before the first reconnect attempt
     reconnectMax: 10,    // cap of the exponential backoff
     alertDelay: 0,       // seconds an event waits before it may be shown (the stream's delay)
+    maxAge: 120,         // seconds: an older event (by its `at`) is counted as seen, not shown
+    resume: true,        // reconnect with the last event's id: nothing missed while away
     configReload: 2,     // seconds between two looks at the configuration files; 0: never
     position: 'center',  // where the card sits: top|center|bottom and left|center|right
     imageHeight: 0.3,    // the share of the source's height an image may take
@@ -47,9 +49,9 @@
 
   const NUMBER_KEYS = [
     'duration', 'pause', 'giftHold', 'volume', 'minBits', 'minViewers', 'reconnectMin',
-    'reconnectMax', 'alertDelay', 'configReload', 'imageHeight'
+    'reconnectMax', 'alertDelay', 'configReload', 'imageHeight', 'maxAge'
   ];
-  const BOOLEAN_KEYS = ['showGiftedSubs'];
+  const BOOLEAN_KEYS = ['showGiftedSubs', 'resume'];
   const STRING_KEYS = ['anonymousName', 'position', 'language', 'emoteUrl', 'cheermotes'];
   const NESTED = {
     backlog: {after: 'number', minDuration: 'number', fold: 'boolean'},

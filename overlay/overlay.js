@@ -15,6 +15,10 @@
 //   if the giftbomb still has not come it is shown from the subgifts alone. Subgifts of a group
 //   that was already shown are folded into it silently.
 // - An event may be shown `alertDelay` seconds after it arrived, not before (the stream's delay).
+// - Resume: the page keeps the id of the last event it received (localStorage, which OBS keeps
+//   across reloads) and reconnects with ?after=ID; ws-serve sends what came meanwhile, after a
+//   control message saying how many. Of those, an event older than `maxAge` counts as seen and
+//   is not played late.
 // - The backlog rule: while more than `backlog.after` alerts wait, durations and pauses shorten in
 //   proportion (down to `backlog.minDuration`) and consecutive follows fold into one alert.
 //   Nothing is skipped.
@@ -45,7 +49,8 @@
   let problems = [];         // the configuration's, and those of files that do not load
   const warned = new Set();  // problems already written to the console
   const counts =
-      {received: 0, queued: 0, shown: 0, duplicates: 0, skipped: 0, folded: 0, invalid: 0};
+      {received: 0, queued: 0, shown: 0, duplicates: 0, skipped: 0, folded: 0, invalid: 0,
+       tooOld: 0, resumeGaps: 0};
   const seen = new Set();
   const seenOrder = [];
   const groups = new Map();  // group -> queue entry, shown or not
@@ -173,7 +178,7 @@
     return '';
   }
 
-  function handleEvent(ev) {
+  function handleEvent(ev, catchingUp = false) {
     counts.received++;
     if (!isObject(ev) || typeof ev.type !== 'string') {
       counts.invalid++;
@@ -186,6 +191,13 @@
       return;
     }
     if (id !== '') remember(id);
+    // The catch-up after a resume: an event older than maxAge is seen, but not played late.
+    const age = Date.now() - Date.parse(ev.at);
+    if (catchingUp && num(config.maxAge, 0) > 0 && age > num(config.maxAge, 0) * 1000) {
+      counts.tooOld++;
+      track(ev, `seen, not shown: ${Math.round(age / 1000)} s old (maxAge)`);
+      return;
+    }
     const why = skipReason(ev);
     if (why !== '') {
       counts.skipped++;
@@ -608,6 +620,57 @@
     return url.toString();
   }
 
+  // ---- resume: the last event's id, kept across reloads --------------------------------------
+  //
+  // OBS keeps a browser source's localStorage across reloads, so the page remembers the id of the
+  // last event it received and reconnects with ?after=ID: ws-serve sends what came meanwhile.
+  // One key per page URL (the token left out), so two sources with other filters each resume
+  // from their own last event.
+
+  const resumeKey = (() => {
+    const q = new URLSearchParams(location.search);
+    q.delete('token');
+    return `twitch-servitor:last-id:${location.pathname}?${q.toString()}`;
+  })();
+
+  function lastId() {
+    try {
+      return localStorage.getItem(resumeKey) || '';
+    } catch (e) {
+      return '';
+    }
+  }
+
+  function keepLastId(id) {
+    try {
+      localStorage.setItem(resumeKey, id);
+    } catch (e) {
+      // Storage full or off: the page still works, it only cannot resume after a reload.
+    }
+  }
+
+  // The stream's URL for this attempt: with the last id when there is one.
+  function resumeUrl() {
+    const id = config.resume === false ? '' : lastId();
+    if (id === '') return streamUrl;
+    return `${streamUrl}${streamUrl.includes('?') ? '&' : '?'}after=${encodeURIComponent(id)}`;
+  }
+
+  // Control messages from ws-serve, which are not events. A resume says how many of the events
+  // that follow are the catch-up, and whether the last id was still retained.
+  function handleControl(msg) {
+    if (msg.control !== 'resume') return;
+    catchUp = Math.max(0, Number(msg.replayed) || 0);
+    if (msg.found === false) {
+      counts.resumeGaps++;
+      const text = `resume: ${msg.after} is no longer retained by ws-serve: events before the ` +
+          `${catchUp} it still had may be missing`;
+      console.warn(`overlay: ${text}`);
+      note(text);
+    }
+  }
+
+  let catchUp = 0;  // events still to come of a resume's catch-up
   let attempts = 0;
 
   function setConnection(state) {
@@ -617,10 +680,11 @@
   }
 
   function connect() {
+    catchUp = 0;
     setConnection('connecting');
     let ws;
     try {
-      ws = new WebSocket(streamUrl);
+      ws = new WebSocket(resumeUrl());
     } catch (e) {
       note(`stream: ${e.message}`);
       setConnection('closed');
@@ -643,7 +707,14 @@
           continue;
         }
         try {
-          handleEvent(ev);
+          if (isObject(ev) && typeof ev.control === 'string') {
+            handleControl(ev);
+            continue;
+          }
+          const catchingUp = catchUp > 0;
+          if (catchingUp) catchUp--;
+          handleEvent(ev, catchingUp);
+          if (isObject(ev) && typeof ev.id === 'string' && ev.id !== '') keepLastId(ev.id);
         } catch (e) {
           note(`event: ${e.message}`);
         }
