@@ -1,9 +1,10 @@
 // overlay.js: the alert box that ws-serve serves and OBS shows as a Browser Source.
 //
 // It connects to the ws-serve stream on the page's own origin (the page URL's `token` is passed
-// on), reconnects with capped exponential backoff and jitter, and turns schema-v1 events (one JSON
-// object per WebSocket text frame, see man/twitch-events.7) into alerts: one at a time, in arrival
-// order, each on screen for its type's duration, with a pause between two alerts.
+// on, to the page's own host only), reconnects with capped exponential backoff and jitter, and
+// turns schema-v1 events (one JSON object per WebSocket text frame, see man/twitch-events.7)
+// into alerts: one at a time, in arrival order, each on screen for its type's duration, with a
+// pause between two alerts.
 //
 // Rules that shape the code:
 // - De-duplication is by event `id`, so an event that reaches the page twice (two listeners, a
@@ -13,155 +14,56 @@
 //   If it reaches the front before its `giftbomb` has come, it is held for `giftHold` seconds, and
 //   if the giftbomb still has not come it is shown from the subgifts alone. Subgifts of a group
 //   that was already shown are folded into it silently.
+// - An event may be shown `alertDelay` seconds after it arrived, not before (the stream's delay).
+// - Resume: the page keeps the id of the last event it received (localStorage, which OBS keeps
+//   across reloads) and reconnects with ?after=ID; ws-serve sends what came meanwhile, after a
+//   control message saying how many. Of those, an event older than `maxAge` counts as seen and
+//   is not played late.
+// - The backlog rule: while more than `backlog.after` alerts wait, durations and pauses shorten in
+//   proportion (down to `backlog.minDuration`) and consecutive follows fold into one alert.
+//   Nothing is skipped.
 // - Everything a viewer can type (names, messages, reward titles) goes into the DOM through
-//   textContent, never as HTML. Templates from the configuration are text too.
-//
-// Configuration: a few built-in fallbacks, then config.json beside the page (the shipped
-// defaults), then ?config=FILE merged over it, then the page's URL parameters. README.md in this
-// directory documents every key with examples.
+//   textContent, never as HTML (text.js). Templates from the configuration are text too.
+// - Every mistake in the configuration is a problem shown in ?debug=1, logged in the console and
+//   listed by window.__overlay.status() (config.js checks it); the files are read again every
+//   `configReload` seconds and a change applies without reloading the page.
 (() => {
   'use strict';
 
-  const DEFAULTS = {
-    duration: 5,            // seconds an alert is on screen, animations included
-    pause: 1,               // seconds of nothing between two alerts
-    giftHold: 2,            // seconds a gift bomb waits for its `giftbomb` event
-    volume: 1,              // master volume, multiplies each type's volume; 0 mutes
-    minBits: 1,             // cheers under this many bits are skipped
-    minViewers: 1,          // raids (and hosts) with fewer viewers are skipped
-    showGiftedSubs: false,  // `sub` events with "gifted": true (the gift is already an alert)
-    anonymousName: 'Anonymous',
-    reconnectMin: 0.5,  // seconds before the first reconnect attempt
-    reconnectMax: 10,   // cap of the exponential backoff
-    types: [
-      'follow', 'sub', 'resub', 'subgift', 'giftbomb', 'cheer', 'raid', 'redemption', 'hypetrain'
-    ],
-    alerts: {},
-  };
+  const {DEFAULTS, isObject, merge} = window.OverlayConfig;
+  const {fill, messageValue, spokenText} = window.OverlayText;
 
-  // Keys of a per-type alert; `duration` and `volume` fall back to the global ones.
-  const ALERT_KEYS = ['text', 'message', 'image', 'sound', 'volume', 'duration', 'phases'];
-  const NUMBER_KEYS = [
-    'duration', 'pause', 'giftHold', 'volume', 'minBits', 'minViewers', 'reconnectMin',
-    'reconnectMax'
-  ];
   const MAX_SEEN = 10000;   // ids remembered for de-duplication
   const MAX_GROUPS = 1000;  // gift bomb groups remembered for folding late subgifts
   const MAX_DEBUG_LINES = 12;
+  const MAX_NAMES = 10;  // names listed in a gift bomb or folded follows
 
   const params = new URLSearchParams(location.search);
   const debugOn = params.get('debug') === '1' || params.get('debug') === 'true';
 
-  // ---- configuration ------------------------------------------------------------------------
-
-  function isObject(x) {
-    return x !== null && typeof x === 'object' && !Array.isArray(x);
-  }
-
-  // Keys never merged: through them a file or URL could reach Object.prototype.
-  const UNSAFE_KEYS = ['__proto__', 'constructor', 'prototype'];
-
-  // Merges `over` into `base` (objects recursively, everything else replaced); returns base.
-  function merge(base, over) {
-    if (!isObject(over)) return base;
-    for (const [k, v] of Object.entries(over)) {
-      if (UNSAFE_KEYS.includes(k)) continue;
-      if (isObject(v) && Object.prototype.hasOwnProperty.call(base, k) && isObject(base[k])) {
-        merge(base[k], v);
-      } else {
-        base[k] = isObject(v) ? merge({}, v) : v;
-      }
-    }
-    return base;
-  }
-
-  function parseList(s) {
-    return s.split(',').map((t) => t.trim()).filter((t) => t !== '');
-  }
-
-  // URL parameters: global keys (?duration=6&types=follow,sub), per-type keys
-  // (?cheer.text=...&raid.duration=8). A global duration or volume in the URL wins over the
-  // per-type values of the configuration files, because "?duration=3" means "every alert 3
-  // seconds"; a per-type key in the URL wins over both.
-  function applyParams(cfg) {
-    for (const [key, value] of params) {
-      if (key.includes('.')) continue;
-      if (key === 'types') {
-        cfg.types = parseList(value);
-      } else if (NUMBER_KEYS.includes(key)) {
-        const n = Number(value);
-        if (!Number.isFinite(n) || n < 0) continue;
-        cfg[key] = n;
-        if (key === 'duration' || key === 'volume') {
-          for (const a of Object.values(cfg.alerts)) delete a[key];
-        }
-      } else if (key === 'showGiftedSubs') {
-        cfg.showGiftedSubs = value === '1' || value === 'true';
-      } else if (key === 'anonymousName') {
-        cfg.anonymousName = value;
-      } else if (key === 'mute' && (value === '1' || value === 'true')) {
-        cfg.volume = 0;
-      }
-    }
-    for (const [key, value] of params) {
-      const dot = key.indexOf('.');
-      if (dot <= 0) continue;
-      const type = key.slice(0, dot);
-      const sub = key.slice(dot + 1);
-      if (!ALERT_KEYS.includes(sub) || !/^[a-z]+$/.test(type)) continue;
-      if (!isObject(cfg.alerts[type])) cfg.alerts[type] = {};
-      const a = cfg.alerts[type];
-      if (sub === 'duration' || sub === 'volume') {
-        const n = Number(value);
-        if (Number.isFinite(n) && n >= 0) a[sub] = n;
-      } else if (sub === 'phases') {
-        a[sub] = parseList(value);
-      } else {
-        a[sub] = value;
-      }
-    }
-    return cfg;
-  }
-
-  // Fetches a JSON configuration file relative to the page and merges it into cfg.
-  async function mergeFile(cfg, file) {
-    try {
-      const res = await fetch(file, {cache: 'no-store'});
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      merge(cfg, await res.json());
-      return true;
-    } catch (e) {
-      note(`config ${file}: ${e.message}`);
-      return false;
-    }
-  }
-
-  // config.json holds the shipped defaults; ?config=FILE is merged over it, so a custom file
-  // needs only the keys it changes. Without config.json the page still works, plainly.
-  async function loadConfig() {
-    const cfg = merge({}, DEFAULTS);
-    await mergeFile(cfg, 'config.json');
-    const extra = params.get('config');
-    if (extra) await mergeFile(cfg, extra);
-    return applyParams(cfg);
-  }
-
   // ---- state ---------------------------------------------------------------------------------
 
   let config = merge({}, DEFAULTS);
+  let configTexts = null;  // the configuration files' texts, to notice a change
+  let configVersion = 0;
+  let problems = [];         // the configuration's, and those of files that do not load
+  const warned = new Set();  // problems already written to the console
   const counts =
-      {received: 0, queued: 0, shown: 0, duplicates: 0, skipped: 0, folded: 0, invalid: 0};
+      {received: 0, queued: 0, shown: 0, duplicates: 0, skipped: 0, folded: 0, invalid: 0,
+       tooOld: 0, resumeGaps: 0};
   const seen = new Set();
   const seenOrder = [];
   const groups = new Map();  // group -> queue entry, shown or not
-  const queue = [];          // entries: {ev} or {group, bomb, gifts, firstSeen}
+  const queue = [];          // entries: {ev, ready} or {group, bomb, gifts, firstSeen, ready}
   let busy = false;          // an alert is on screen, or the pause after it runs
-  let holdTimer = null;
-  let current = null;  // the entry on screen
-  const recent = [];   // for ?debug=1: newest first
+  let waitTimer = null;
+  let current = null;   // the entry on screen
+  let currentEnds = 0;  // performance.now() when it leaves
+  const recent = [];    // for ?debug=1: newest first
   const notes = [];
   let connection = 'connecting';
   let streamUrl = '';
+  let tokenProblem = '';
 
   // ---- text ----------------------------------------------------------------------------------
 
@@ -188,56 +90,42 @@
     return x === undefined || x === null ? '' : String(x);
   }
 
-  // The placeholder values of an entry.
-  function values(entry) {
-    const ev = entry.bomb || entry.ev || entry.gifts[0];
-    const gifts = entry.gifts || [];
-    const names = gifts.map((g) => who(g.recipient)).filter((n) => n !== '');
-    let recipients = names.slice(0, 10).join(', ');
-    if (names.length > 10) recipients += ` and ${names.length - 10} more`;
-    let count = ev.count;
-    if (entry.gifts && (count === undefined || count < gifts.length)) count = gifts.length;
-    const reward = isObject(ev.reward) ? ev.reward : {};
-    return {
-      user: who(ev.user) || (ev.anonymous ? config.anonymousName : ''),
-      recipient: who(ev.recipient),
-      recipients,
-      months: str(ev.months),
-      streak: str(ev.streak),
-      bits: str(ev.bits),
-      viewers: str(ev.viewers),
-      count: str(count),
-      total: str(ev.total),
-      tier: tierLabel(ev.tier),
-      reward: str(reward.title),
-      cost: str(reward.cost),
-      message: str(ev.message),
-      level: str(ev.level),
-      channel: who(ev.channel),
-      target: str(ev.target && ev.target.login),
-    };
+  function nameList(names) {
+    let list = names.slice(0, MAX_NAMES).join(', ');
+    if (names.length > MAX_NAMES) list += ` and ${names.length - MAX_NAMES} more`;
+    return list;
   }
 
-  // Appends `template` to `el` with each {placeholder} replaced by its value, as text nodes only.
-  // Values go in <span class="v v-NAME"> so the theme can colour them. Unknown placeholders stay.
-  function fill(el, template, vals) {
-    const re = /\{([a-z]+)\}/g;
-    let last = 0;
-    let m;
-    while ((m = re.exec(template)) !== null) {
-      if (m.index > last) el.append(document.createTextNode(template.slice(last, m.index)));
-      if (Object.prototype.hasOwnProperty.call(vals, m[1])) {
-        const span = document.createElement('span');
-        span.className = `v v-${m[1]}`;
-        span.textContent = vals[m[1]];
-        el.append(span);
-      } else {
-        el.append(document.createTextNode(m[0]));
-      }
-      last = re.lastIndex;
-    }
-    if (last < template.length) el.append(document.createTextNode(template.slice(last)));
-    return el.textContent.trim() !== '';
+  // The placeholder values of an entry: {text, viewer} each (text.js).
+  function values(entry) {
+    const ev = entryEvent(entry);
+    const gifts = entry.gifts || [];
+    let count = ev.count;
+    if (entry.gifts && (count === undefined || count < gifts.length)) count = gifts.length;
+    if (entry.follows) count = entry.follows.length;
+    const reward = isObject(ev.reward) ? ev.reward : {};
+    const plain = (text) => ({text: str(text), viewer: false});
+    const viewer = (text) => ({text: str(text), viewer: true});
+    return {
+      user: viewer(who(ev.user) || (ev.anonymous ? config.anonymousName : '')),
+      recipient: viewer(who(ev.recipient)),
+      recipients: viewer(nameList(gifts.map((g) => who(g.recipient)).filter((n) => n !== ''))),
+      users:
+          viewer(nameList((entry.follows || [ev]).map((e) => who(e.user)).filter((n) => n !== ''))),
+      months: plain(ev.months),
+      streak: plain(ev.streak),
+      bits: plain(ev.bits),
+      viewers: plain(ev.viewers),
+      count: plain(count),
+      total: plain(ev.total),
+      tier: plain(tierLabel(ev.tier)),
+      reward: viewer(reward.title),
+      cost: plain(reward.cost),
+      message: messageValue(ev, config),
+      level: plain(ev.level),
+      channel: viewer(who(ev.channel)),
+      target: viewer(ev.target && ev.target.login),
+    };
   }
 
   // ---- the queue -----------------------------------------------------------------------------
@@ -290,7 +178,7 @@
     return '';
   }
 
-  function handleEvent(ev) {
+  function handleEvent(ev, catchingUp = false) {
     counts.received++;
     if (!isObject(ev) || typeof ev.type !== 'string') {
       counts.invalid++;
@@ -303,16 +191,25 @@
       return;
     }
     if (id !== '') remember(id);
+    // The catch-up after a resume: an event older than maxAge is seen, but not played late.
+    const age = Date.now() - Date.parse(ev.at);
+    if (catchingUp && num(config.maxAge, 0) > 0 && age > num(config.maxAge, 0) * 1000) {
+      counts.tooOld++;
+      track(ev, `seen, not shown: ${Math.round(age / 1000)} s old (maxAge)`);
+      return;
+    }
     const why = skipReason(ev);
     if (why !== '') {
       counts.skipped++;
       track(ev, `skipped: ${why}`);
       return;
     }
+    const now = performance.now();
+    const ready = now + num(config.alertDelay, 0) * 1000;
     const group =
         (ev.type === 'subgift' || ev.type === 'giftbomb') && ev.group ? String(ev.group) : '';
     if (group === '') {
-      queue.push({ev});
+      queue.push({ev, ready});
       counts.queued++;
       track(ev, 'queued');
       pump();
@@ -321,7 +218,7 @@
     let entry = groups.get(group);
     const created = entry === undefined;
     if (created) {
-      entry = {group, bomb: null, gifts: [], firstSeen: performance.now(), done: false};
+      entry = {group, bomb: null, gifts: [], firstSeen: now, ready, done: false};
       groups.set(group, entry);
       if (groups.size > MAX_GROUPS) groups.delete(groups.keys().next().value);
       queue.push(entry);
@@ -339,25 +236,53 @@
     pump();
   }
 
+  // When the entry may be shown: after alertDelay, and a gift bomb without its giftbomb event
+  // after giftHold.
+  function readyAt(entry) {
+    let t = entry.ready;
+    if (entry.group !== undefined && entry.bomb === null) {
+      t = Math.max(t, entry.firstSeen + num(config.giftHold, 2) * 1000);
+    }
+    return t;
+  }
+
+  // True while the backlog rule applies: more than backlog.after alerts wait.
+  function backlogFactor(waiting) {
+    const after = num(config.backlog.after, 0);
+    return after > 0 && waiting > after ? after / waiting : 1;
+  }
+
   // Shows the front of the queue when nothing is on screen.
   function pump() {
     if (busy || queue.length === 0) return;
-    const head = queue[0];
-    if (head.group !== undefined && head.bomb === null) {
-      const wait = head.firstSeen + num(config.giftHold, 2) * 1000 - performance.now();
-      if (wait > 0) {
-        if (holdTimer === null) {
-          holdTimer = setTimeout(() => {
-            holdTimer = null;
-            pump();
-          }, wait);
-        }
-        return;
+    let head = queue[0];
+    const wait = readyAt(head) - performance.now();
+    if (wait > 0) {
+      if (waitTimer === null) {
+        waitTimer = setTimeout(() => {
+          waitTimer = null;
+          pump();
+        }, wait);
+      }
+      return;
+    }
+    const waiting = queue.length;
+    queue.shift();
+    const factor = backlogFactor(waiting);
+    if (factor < 1 && config.backlog.fold !== false && head.ev && head.ev.type === 'follow') {
+      const follows = [head.ev];
+      const now = performance.now();
+      while (queue.length > 0 && queue[0].ev && queue[0].ev.type === 'follow' &&
+             queue[0].ready <= now) {
+        follows.push(queue.shift().ev);
+      }
+      if (follows.length > 1) {
+        head = {follows};
+        counts.folded += follows.length - 1;
       }
     }
-    queue.shift();
     try {
-      show(head);
+      show(head, factor);
     } catch (e) {
       // A configuration value that breaks an alert must not stall the queue behind it.
       note(`alert: ${e.message}`);
@@ -369,8 +294,19 @@
     }
   }
 
+  function entryEvent(entry) {
+    if (entry.follows) return entry.follows[0];
+    return entry.ev || entry.bomb || entry.gifts[0];
+  }
+
+  function entryIds(entry) {
+    const evs = entry.follows || (entry.ev ? [entry.ev] : [entry.bomb, ...entry.gifts]);
+    return evs.filter((e) => e && e.id !== undefined).map((e) => String(e.id));
+  }
+
   // The type an entry is shown as: a group without its giftbomb and with one gift is a subgift.
   function entryType(entry) {
+    if (entry.follows) return 'follow';
     if (entry.ev) return entry.ev.type;
     if (entry.bomb === null && entry.gifts.length === 1) return 'subgift';
     return 'giftbomb';
@@ -381,9 +317,13 @@
   const stage = document.getElementById('stage');
   let currentEl = null;
 
+  function isVideo(url) {
+    return /\.(webm|mp4)(\?|$)/i.test(url);
+  }
+
   function media(url, cls) {
     let el;
-    if (/\.(webm|mp4)(\?|$)/i.test(url)) {
+    if (isVideo(url)) {
       el = document.createElement('video');
       el.autoplay = true;
       el.muted = true;
@@ -395,6 +335,13 @@
     }
     el.className = cls;
     el.addEventListener('error', () => el.remove());
+    // Its own size counts in pixels of a 1920x1080 source, like the text (overlay.css).
+    const natural = () => {
+      const height = el.naturalHeight || el.videoHeight;
+      if (height > 0) el.style.setProperty('--natural-height', String(height));
+    };
+    el.addEventListener('load', natural);
+    el.addEventListener('loadedmetadata', natural);
     el.src = url;
     return el;
   }
@@ -412,18 +359,65 @@
     }
   }
 
+  // The amount a type's text-to-speech minimum is compared with.
+  function amountOf(type, ev) {
+    if (type === 'cheer') return Number(ev.bits) || 0;
+    if (type === 'sub' || type === 'resub') return Number(ev.months) || 0;
+    if (type === 'redemption') return Number(isObject(ev.reward) && ev.reward.cost) || 0;
+    return 0;
+  }
+
+  // Reads the viewer's message aloud when tts is on for the type and the amount reaches its
+  // minimum; the master volume applies (mute=1 mutes it too).
+  function speak(type, ev) {
+    const t = config.tts;
+    if (!t.enabled || !Object.prototype.hasOwnProperty.call(t.types, type)) return;
+    if (!('speechSynthesis' in window) || typeof SpeechSynthesisUtterance !== 'function') return;
+    const volume = Math.min(1, num(t.volume, 1) * num(config.volume, 1));
+    if (!(volume > 0) || amountOf(type, ev) < num(t.types[type], 0)) return;
+    const text = spokenText(ev);
+    if (text === '') return;
+    const u = new SpeechSynthesisUtterance(text);
+    u.volume = volume;
+    u.rate = num(t.rate, 1) || 1;
+    u.lang = config.language;
+    if (t.voice) {
+      const voice = speechSynthesis.getVoices().find((v) => v.name === t.voice);
+      if (voice) {
+        u.voice = voice;
+      } else {
+        note(`tts: no voice ${JSON.stringify(t.voice)}: the default voice speaks`);
+      }
+    }
+    speechSynthesis.speak(u);
+  }
+
   function refreshGroup(entry) {
     if (currentEl === null) return;
     const msg = currentEl.querySelector('.alert__message');
     const a = alertConfig('giftbomb');
     if (msg === null) return;
     msg.textContent = '';
-    msg.hidden = !fill(msg, template(a.message, '{message}'), values(entry));
+    msg.hidden = !fill(msg, template(a.message, '{message}'), values(entry), config.language);
   }
 
-  function show(entry) {
+  // Keeps the headline on one line: a headline wider than the card is set smaller, down to half
+  // its size; beyond that it wraps between words (a name stays whole, .v does not break).
+  function fitTitle(title) {
+    title.style.fontSize = '';
+    title.classList.remove('is-wrapping');
+    const avail = title.clientWidth;
+    const need = title.scrollWidth;
+    if (need <= avail + 1 || avail === 0) return;
+    const size = parseFloat(getComputedStyle(title).fontSize);
+    const scale = Math.max(0.5, (avail / need) * 0.98);
+    title.style.fontSize = `${size * scale}px`;
+    if (title.scrollWidth > title.clientWidth + 1) title.classList.add('is-wrapping');
+  }
+
+  function show(entry, factor) {
     const type = entryType(entry);
-    const ev = entry.ev || entry.bomb || entry.gifts[0];
+    const ev = entryEvent(entry);
     if (entry.group !== undefined) entry.done = true;
     if (!enabled(type) && entry.group !== undefined) {
       // A gift bomb whose type is switched off: its subgifts were folded, nothing is shown.
@@ -432,7 +426,13 @@
       return;
     }
     const a = alertConfig(type);
-    const duration = num(a.duration, num(config.duration, 5));
+    let duration = num(a.duration, num(config.duration, 5));
+    let pause = num(config.pause, 1);
+    if (factor < 1) {
+      const floor = num(config.backlog.minDuration, 0);
+      duration = Math.max(Math.min(duration, floor), duration * factor);
+      pause *= factor;
+    }
     const volume = num(a.volume, 1) * num(config.volume, 1);
     const vals = values(entry);
     const anim = Math.min(600, (duration * 1000) / 4);
@@ -440,25 +440,36 @@
     const el = document.createElement('section');
     el.className = `alert alert--${type.replace(/[^a-z0-9_-]/gi, '')}`;
     el.dataset.type = type;
+    const ids = entryIds(entry);
     if (ev.id !== undefined) el.dataset.id = String(ev.id);
+    el.dataset.ids = ids.join(' ');
     el.style.setProperty('--anim', `${anim}ms`);
     if (a.image) el.append(media(String(a.image), 'alert__image'));
     const title = document.createElement('h1');
     title.className = 'alert__title';
-    fill(title, template(a.text, '{user}'), vals);
+    const folded = entry.follows !== undefined;
+    const headline = folded ? template(a.foldText, '{count|# new follower|# new followers}!') :
+                              template(a.text, '{user}');
+    fill(title, headline, vals, config.language);
     el.append(title);
     const msg = document.createElement('p');
     msg.className = 'alert__message';
-    msg.hidden = !fill(msg, template(a.message, '{message}'), vals);
+    msg.hidden = !fill(
+        msg, folded ? template(a.foldMessage, '{users}') : template(a.message, '{message}'), vals,
+        config.language);
     el.append(msg);
 
     busy = true;
     current = entry;
     currentEl = el;
+    currentEnds = performance.now() + duration * 1000;
     stage.append(el);
+    fitTitle(title);
     counts.shown++;
-    track(ev, `shown as ${type}`);
+    track(ev, `shown as ${type}${folded ? ` (${entry.follows.length} follows)` : ''}`);
     const audio = a.sound ? playSound(String(a.sound), volume) : null;
+    if (!folded) speak(type, ev);
+    render();
 
     setTimeout(() => el.classList.add('is-leaving'), Math.max(0, duration * 1000 - anim));
     setTimeout(() => {
@@ -466,32 +477,200 @@
       if (audio !== null) audio.pause();
       current = null;
       currentEl = null;
+      render();
       setTimeout(() => {
         busy = false;
         pump();
-      }, num(config.pause, 1) * 1000);
+      }, pause * 1000);
     }, duration * 1000);
+  }
+
+  // ---- the configuration, applied and watched -------------------------------------------------
+
+  const VERTICAL = {top: 'flex-start', center: 'center', bottom: 'flex-end'};
+  const HORIZONTAL = {left: 'flex-start', center: 'center', right: 'flex-end'};
+
+  function applyLayout() {
+    const words = config.position.trim().split(/[\s-]+/);
+    let v = 'center';
+    let h = 'center';
+    for (const w of words) {
+      if (w === 'top' || w === 'bottom') v = w;
+      if (w === 'left' || w === 'right') h = w;
+    }
+    // Centred is the stylesheet's own layout, left to it so that a Custom CSS in OBS that moves
+    // #stage still works.
+    stage.style.alignItems = v === 'center' ? '' : VERTICAL[v];
+    stage.style.justifyContent = h === 'center' ? '' : HORIZONTAL[h];
+    stage.dataset.position = `${v} ${h}`;
+    document.documentElement.style.setProperty('--image-height', String(config.imageHeight));
+  }
+
+  // Checks that the images and sounds of every type load (also of types not shown now: they may
+  // be switched on in OBS later); each that does not is a problem.
+  function probeFiles(version) {
+    const seenUrls = new Set();
+    for (const [type, a] of Object.entries(config.alerts)) {
+      if (!isObject(a)) continue;
+      for (const key of ['image', 'sound']) {
+        const url = a[key];
+        if (typeof url !== 'string' || url === '' || seenUrls.has(`${key} ${url}`)) continue;
+        seenUrls.add(`${key} ${url}`);
+        const el = key === 'sound' ? new Audio() :
+            isVideo(url)           ? document.createElement('video') :
+                                     new Image();
+        const fail = () => {
+          if (version === configVersion) {
+            addProblem(`"alerts.${type}.${key}": ${url} does not load`);
+          }
+        };
+        el.addEventListener('error', fail, {once: true});
+        if (key === 'sound' || isVideo(url)) el.preload = 'metadata';
+        el.src = url;
+        if (key === 'sound' || isVideo(url)) el.load();
+      }
+    }
+  }
+
+  function addProblem(p) {
+    if (!problems.includes(p)) problems.push(p);
+    publishProblems();
+  }
+
+  function publishProblems() {
+    const all = tokenProblem ? [tokenProblem, ...problems] : problems;
+    for (const p of all) {
+      if (!warned.has(p)) {
+        warned.add(p);
+        console.warn(`overlay: config: ${p}`);
+      }
+    }
+    document.documentElement.dataset.problems = String(all.length);
+    render();
+  }
+
+  function applyConfig(loaded) {
+    config = loaded.config;
+    configTexts = loaded.texts.join('\u0000');
+    configVersion++;
+    problems = loaded.problems.slice();
+    document.documentElement.dataset.config = String(configVersion);
+    applyLayout();
+    probeFiles(configVersion);
+    publishProblems();
+  }
+
+  // Reads the configuration again every configReload seconds (0: never); a change applies at
+  // once, to the next alert (the one on screen stays as it is), and may change the period. A
+  // file that does not read (an editor's save half done, a typo) leaves the configuration in
+  // use as it is, with a problem.
+  let unreadable = false;  // the last look found a file that did not read
+
+  function watchConfig() {
+    const every = num(config.configReload, 0);
+    if (!(every > 0)) return;
+    setTimeout(async () => {
+      try {
+        const loaded = await window.OverlayConfig.load(params, location);
+        if (loaded.fileErrors.length > 0) {
+          // Half-saved or broken: the configuration in use stays until the file reads again.
+          for (const p of loaded.fileErrors) addProblem(`${p} (the previous configuration stays)`);
+          unreadable = true;
+        } else if (unreadable || loaded.texts.join('\u0000') !== configTexts) {
+          unreadable = false;
+          applyConfig(loaded);
+          note('config reloaded');
+          console.info('overlay: config reloaded');
+          pump();
+        }
+      } catch (e) {
+        note(`config reload: ${e.message}`);
+      }
+      watchConfig();
+    }, Math.max(0.1, every) * 1000);
   }
 
   // ---- the connection ------------------------------------------------------------------------
 
+  // The stream's URL: the page's own origin, or ?ws=. The token goes only to the page's own host:
+  // a ?ws= elsewhere (a link someone sent) would hand it to that server.
   function defaultStreamUrl() {
     const explicit = params.get('ws');
-    let url;
+    let url = null;
     if (explicit) {
-      url = new URL(explicit, location.href);
-    } else {
+      try {
+        url = new URL(explicit, location.href);
+      } catch (e) {
+        tokenProblem = `?ws=${explicit}: not a URL: the page's own stream is used`;
+      }
+    }
+    if (url === null) {
       url = new URL('/', location.href);
       url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     }
     // encodeURIComponent, not searchParams: that writes a space as '+', which a server
     // decoding by RFC 3986 keeps as a plus.
     const token = params.get('token');
-    if (token)
+    if (token && url.host !== location.host) {
+      tokenProblem = `?ws=${url.host}: not this page's host (${location.host || 'none'}): ` +
+          'the token is not sent there';
+    } else if (token) {
       url.search = `${url.search ? `${url.search}&` : '?'}token=${encodeURIComponent(token)}`;
+    }
     return url.toString();
   }
 
+  // ---- resume: the last event's id, kept across reloads --------------------------------------
+  //
+  // OBS keeps a browser source's localStorage across reloads, so the page remembers the id of the
+  // last event it received and reconnects with ?after=ID: ws-serve sends what came meanwhile.
+  // One key per page URL (the token left out), so two sources with other filters each resume
+  // from their own last event.
+
+  const resumeKey = (() => {
+    const q = new URLSearchParams(location.search);
+    q.delete('token');
+    return `twitch-servitor:last-id:${location.pathname}?${q.toString()}`;
+  })();
+
+  function lastId() {
+    try {
+      return localStorage.getItem(resumeKey) || '';
+    } catch (e) {
+      return '';
+    }
+  }
+
+  function keepLastId(id) {
+    try {
+      localStorage.setItem(resumeKey, id);
+    } catch (e) {
+      // Storage full or off: the page still works, it only cannot resume after a reload.
+    }
+  }
+
+  // The stream's URL for this attempt: with the last id when there is one.
+  function resumeUrl() {
+    const id = config.resume === false ? '' : lastId();
+    if (id === '') return streamUrl;
+    return `${streamUrl}${streamUrl.includes('?') ? '&' : '?'}after=${encodeURIComponent(id)}`;
+  }
+
+  // Control messages from ws-serve, which are not events. A resume says how many of the events
+  // that follow are the catch-up, and whether the last id was still retained.
+  function handleControl(msg) {
+    if (msg.control !== 'resume') return;
+    catchUp = Math.max(0, Number(msg.replayed) || 0);
+    if (msg.found === false) {
+      counts.resumeGaps++;
+      const text = `resume: ${msg.after} is no longer retained by ws-serve: events before the ` +
+          `${catchUp} it still had may be missing`;
+      console.warn(`overlay: ${text}`);
+      note(text);
+    }
+  }
+
+  let catchUp = 0;  // events still to come of a resume's catch-up
   let attempts = 0;
 
   function setConnection(state) {
@@ -501,10 +680,11 @@
   }
 
   function connect() {
+    catchUp = 0;
     setConnection('connecting');
     let ws;
     try {
-      ws = new WebSocket(streamUrl);
+      ws = new WebSocket(resumeUrl());
     } catch (e) {
       note(`stream: ${e.message}`);
       setConnection('closed');
@@ -527,7 +707,14 @@
           continue;
         }
         try {
-          handleEvent(ev);
+          if (isObject(ev) && typeof ev.control === 'string') {
+            handleControl(ev);
+            continue;
+          }
+          const catchingUp = catchUp > 0;
+          if (catchingUp) catchUp--;
+          handleEvent(ev, catchingUp);
+          if (isObject(ev) && typeof ev.id === 'string' && ev.id !== '') keepLastId(ev.id);
         } catch (e) {
           note(`event: ${e.message}`);
         }
@@ -546,7 +733,7 @@
     });
   }
 
-  // ---- ?debug=1 ------------------------------------------------------------------------------
+  // ---- ?debug=1 and the status ---------------------------------------------------------------
 
   const debugEl = document.getElementById('debug');
 
@@ -567,22 +754,50 @@
     render();
   }
 
+  function onScreen() {
+    if (current === null) return null;
+    return {
+      type: entryType(current),
+      id: str(entryEvent(current).id),
+      left: Math.max(0, (currentEnds - performance.now()) / 1000),
+    };
+  }
+
+  function status() {
+    return {
+      connection,
+      stream: streamUrl.replace(/([?&]token=)[^&]*/, '$1…'),
+      counts: Object.assign({}, counts),
+      waiting: queue.length,
+      onScreen: onScreen(),
+      config: configVersion,
+      problems: tokenProblem ? [tokenProblem, ...problems] : problems.slice(),
+      notes: notes.slice(),
+    };
+  }
+
   function render() {
     if (!debugOn || debugEl === null) return;
-    const safeUrl = streamUrl.replace(/([?&]token=)[^&]*/, '$1…');
-    const c = Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ');
+    const s = status();
+    const c = Object.entries(s.counts).map(([k, v]) => `${k} ${v}`).join(', ');
+    const screen = s.onScreen === null ? 'nothing on screen' :
+                                         `on screen: ${s.onScreen.type} ${s.onScreen.id} ` +
+            `(${s.onScreen.left.toFixed(1)} s left)`;
     debugEl.hidden = false;
     debugEl.textContent = [
-      `stream ${connection} ${safeUrl}`,
-      `${c}, waiting ${queue.length}`,
+      `stream ${s.connection} ${s.stream}`,
+      `${c}, waiting ${s.waiting}`,
+      screen,
       `types ${Array.isArray(config.types) ? config.types.join(',') : '(none)'}`,
+      s.problems.length === 0 ? 'config: ok' : `config: ${s.problems.length} problem(s)`,
+      ...s.problems.map((p) => `  ! ${p}`),
       ...notes,
       '-- last events --',
       ...recent,
     ].join('\n');
   }
 
-  // A read-only view for people poking at the page from the browser console.
+  // A read-only view for the browser console, tests and anything that drives the page.
   window.__overlay = {
     get config() {
       return config;
@@ -594,12 +809,18 @@
       return queue.length;
     },
     counts,
+    status,
   };
 
-  loadConfig().then((cfg) => {
-    config = cfg;
+  window.OverlayConfig.load(params, location).then((loaded) => {
+    applyConfig(loaded);
     streamUrl = defaultStreamUrl();
-    if (debugOn) document.documentElement.classList.add('debug');
+    publishProblems();
+    if (debugOn) {
+      document.documentElement.classList.add('debug');
+      setInterval(render, 250);  // the counters and time left move without events too
+    }
     connect();
+    watchConfig();
   });
 })();

@@ -3,9 +3,12 @@
 // are confined to this file.
 #include "twitch/irc_events.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "core/event.h"
 #include "core/log.h"
@@ -87,9 +90,18 @@ void SetTier(json_t* ev, const IrcMessage& msg) {
   SetString(ev, "tier", plan);
 }
 
+// "message" and, when it has emotes or cheermotes (|bits| >= 0 for a cheer), "fragments".
+void SetMessageText(json_t* ev, const IrcMessage& msg, const std::string& text, long long bits) {
+  SetString(ev, "message", text);
+  JsonPtr fragments = IrcFragments(text, Str(msg, "emotes"), bits);
+  if (fragments) json_object_set(ev, "fragments", fragments.get());
+}
+
 // The user's own text, the trailing param of a USERNOTICE or PRIVMSG, when there is one.
 void SetMessage(json_t* ev, const IrcMessage& msg) {
-  if (msg.params.size() >= 2 && msg.has_trailing) SetString(ev, "message", Text(msg.params.back()));
+  if (msg.params.size() >= 2 && msg.has_trailing) {
+    SetMessageText(ev, msg, Text(msg.params.back()), -1);
+  }
 }
 
 // The gift bomb a subgift or giftbomb belongs to (twitch-protocols.md §1.14).
@@ -173,7 +185,7 @@ JsonPtr PrivMsg(const IrcMessage& msg, bool chat) {
   std::string_view text = msg.Param(1);
   bool action = StripAction(&text);
   JsonPtr ev;
-  long long bits;
+  long long bits = -1;
   if (ParseInt(Str(msg, "bits"), &bits)) {
     ev = Base(msg, "cheer", false);
     SetInt(ev.get(), "bits", bits);
@@ -187,7 +199,8 @@ JsonPtr PrivMsg(const IrcMessage& msg, bool chat) {
   } else {
     return nullptr;
   }
-  SetString(ev.get(), "message", Text(text));
+  if (JsonString(ev.get(), "type") != "cheer") bits = -1;
+  SetMessageText(ev.get(), msg, Text(text), bits);
   if (action) SetBool(ev.get(), "action", true);
   std::string source_room = Str(msg, "source-room-id");
   if (!source_room.empty() && source_room != Str(msg, "room-id")) SetBool(ev.get(), "shared", true);
@@ -228,6 +241,156 @@ JsonPtr MapEvent(const IrcMessage& msg, const IrcMapOptions& opts) {
 }
 
 }  // namespace
+
+namespace {
+
+// A part of a message that is not plain text: [begin, end) in bytes.
+struct Part {
+  size_t begin = 0;
+  size_t end = 0;
+  std::string id;      // an emote's id; empty for a cheermote
+  std::string prefix;  // a cheermote's prefix, lower-case
+  long long bits = 0;
+};
+
+// The byte offset of each code point of |s|, and |s.size()| last.
+std::vector<size_t> CodePointOffsets(std::string_view s) {
+  std::vector<size_t> at;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) at.push_back(i);
+  }
+  at.push_back(s.size());
+  return at;
+}
+
+// Calls |f| with each piece of |s| between separators |sep|.
+template <typename F>
+void ForEachPiece(std::string_view s, char sep, F f) {
+  while (!s.empty()) {
+    size_t cut = s.find(sep);
+    f(s.substr(0, cut));
+    if (cut == std::string_view::npos) break;
+    s.remove_prefix(cut + 1);
+  }
+}
+
+void EmoteParts(std::string_view text, std::string_view tag, std::vector<Part>* out) {
+  if (tag.empty()) return;  // most chat: no offsets to count
+  const std::vector<size_t> cp = CodePointOffsets(text);
+  const size_t count = cp.size() - 1;
+  ForEachPiece(tag, '/', [&](std::string_view emote) {
+    size_t colon = emote.find(':');
+    if (colon == 0 || colon == std::string_view::npos) return;
+    std::vector<Part> mine;
+    bool same_text = true;
+    ForEachPiece(emote.substr(colon + 1), ',', [&](std::string_view range) {
+      size_t dash = range.find('-');
+      long long first, last;
+      if (dash == std::string_view::npos || !ParseInt(range.substr(0, dash), &first) ||
+          !ParseInt(range.substr(dash + 1), &last) || first < 0 || last < first ||
+          static_cast<unsigned long long>(last) >= count) {
+        return;
+      }
+      Part p;
+      p.begin = cp[first];
+      p.end = cp[last + 1];
+      p.id = std::string(emote.substr(0, colon));
+      if (!mine.empty() && text.substr(p.begin, p.end - p.begin) !=
+                               text.substr(mine[0].begin, mine[0].end - mine[0].begin)) {
+        same_text = false;
+      }
+      mine.push_back(std::move(p));
+    });
+    if (same_text) out->insert(out->end(), mine.begin(), mine.end());
+  });
+}
+
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// The words of |text| outside |taken| that read "<prefix><amount>", when their amounts add up
+// to |bits|.
+void CheermoteParts(std::string_view text, long long bits, const std::vector<Part>& taken,
+                    std::vector<Part>* out) {
+  std::vector<Part> found;
+  long long sum = 0;
+  size_t pos = 0;
+  ForEachPiece(text, ' ', [&](std::string_view word) {
+    size_t begin = pos;
+    pos += word.size() + 1;
+    size_t digits = word.size();
+    while (digits > 0 && IsAsciiDigit(word[digits - 1])) --digits;
+    if (digits == 0 || digits == word.size() || word[digits] == '0' ||
+        !IsAsciiLetter(word[digits - 1])) {
+      return;
+    }
+    for (size_t i = 0; i < digits; ++i) {
+      if (!IsAsciiLetter(word[i]) && !IsAsciiDigit(word[i])) return;
+    }
+    for (const Part& t : taken) {
+      if (begin < t.end && t.begin < begin + word.size()) return;
+    }
+    long long amount;
+    if (!ParseInt(word.substr(digits), &amount) || amount > bits) return;
+    Part p;
+    p.begin = begin;
+    p.end = begin + word.size();
+    for (size_t i = 0; i < digits; ++i) {
+      p.prefix.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(word[i]))));
+    }
+    p.bits = amount;
+    sum += amount;
+    found.push_back(std::move(p));
+  });
+  if (!found.empty() && sum == bits) out->insert(out->end(), found.begin(), found.end());
+}
+
+void AppendTextPart(json_t* parts, std::string_view text) {
+  JsonPtr p = JsonOwn(json_object());
+  SetString(p.get(), "type", "text");
+  SetString(p.get(), "text", text);
+  json_array_append(parts, p.get());
+}
+
+}  // namespace
+
+JsonPtr IrcFragments(std::string_view text, std::string_view emotes, long long bits) {
+  std::vector<Part> parts;
+  EmoteParts(text, emotes, &parts);
+  std::sort(parts.begin(), parts.end(),
+            [](const Part& a, const Part& b) { return a.begin < b.begin; });
+  std::vector<Part> kept;
+  for (Part& p : parts) {
+    if (kept.empty() || p.begin >= kept.back().end) kept.push_back(std::move(p));
+  }
+  if (bits >= 0) {
+    CheermoteParts(text, bits, kept, &kept);
+    std::sort(kept.begin(), kept.end(),
+              [](const Part& a, const Part& b) { return a.begin < b.begin; });
+  }
+  if (kept.empty()) return nullptr;
+  JsonPtr out = JsonOwn(json_array());
+  size_t pos = 0;
+  for (const Part& p : kept) {
+    if (p.begin > pos) AppendTextPart(out.get(), text.substr(pos, p.begin - pos));
+    JsonPtr part = JsonOwn(json_object());
+    std::string_view t = text.substr(p.begin, p.end - p.begin);
+    if (p.id.empty()) {
+      SetString(part.get(), "type", "cheermote");
+      SetString(part.get(), "text", t);
+      SetString(part.get(), "prefix", p.prefix);
+      SetInt(part.get(), "bits", p.bits);
+    } else {
+      SetString(part.get(), "type", "emote");
+      SetString(part.get(), "text", t);
+      SetString(part.get(), "id", p.id);
+    }
+    json_array_append(out.get(), part.get());
+    pos = p.end;
+  }
+  if (pos < text.size()) AppendTextPart(out.get(), text.substr(pos));
+  return out;
+}
 
 std::string_view ChannelLogin(std::string_view param) {
   if (!param.empty() && param[0] == '#') param.remove_prefix(1);

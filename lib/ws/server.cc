@@ -537,8 +537,9 @@ void Server::OnEstablished(struct lws* wsi, SessionData* sd) {
 }
 
 // A client that names the last event it has (?after=ID) starts right after it, or, when that one
-// is not retained, at the oldest retained event with a notice that older ones may be missing;
-// any other client starts at the --history.
+// is not retained, at the oldest retained event; either way a control message first says which,
+// and how many events it catches up on (an overlay does not play those that are too old). Any
+// other client starts at the --history.
 void Server::AttachClient(Client* c) {
   char after[512];
   const char* id = lws_get_urlarg_by_name(c->wsi, "after=", after, sizeof after);
@@ -549,10 +550,9 @@ void Server::AttachClient(Client* c) {
   Broadcast::Resume r = broadcast_.AttachAfter(&c->cursor, id, LoopNowMs());
   LogInfo("client %llu: resumes after %s: %zu events to catch up on%s", c->id, id, r.replayed,
           r.found ? "" : " (that id is not retained: older events may be missing)");
-  if (r.found) return;
   JsonPtr notice = JsonOwn(json_object());
   json_object_set_new(notice.get(), "control", json_string("resume"));
-  json_object_set_new(notice.get(), "found", json_false());
+  json_object_set_new(notice.get(), "found", json_boolean(r.found));
   json_object_set_new(notice.get(), "after", json_string(id));
   json_object_set_new(notice.get(), "replayed", json_integer(static_cast<json_int_t>(r.replayed)));
   json_object_set_new(notice.get(), "retain", json_integer(static_cast<json_int_t>(opts_.retain)));

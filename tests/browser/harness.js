@@ -1,17 +1,22 @@
 // harness.js: what the overlay's browser tests share. A real ws-serve (from $SERVITOR_BIN) fed
-// through its stdin, Debian's chromium driven by playwright-core, schema-v1 events, and a recorder
-// that watches the page's DOM for alerts coming and going.
+// through its stdin, Debian's chromium driven by playwright-core, schema-v1 events, a recorder
+// that watches the page's DOM for alerts coming and going, and a foreign server (another origin)
+// that records what the page asks of it.
 'use strict';
 
 const {spawn} = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
 const path = require('node:path');
 const {chromium} = require('playwright-core');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = process.env.SERVITOR_BIN || path.join(ROOT, 'build', 'bin');
-const OVERLAY = path.join(ROOT, 'overlay');
+// OVERLAY_DIR: another copy of the page, to see a test fail on an older version.
+const OVERLAY =
+    process.env.OVERLAY_DIR ? path.resolve(process.env.OVERLAY_DIR) : path.join(ROOT, 'overlay');
 const OUTPUT = path.join(ROOT, 'tests', 'output');
 
 const CHROMIUM_ARGS = [
@@ -108,6 +113,7 @@ function recorder() {
     op,
     t: performance.now(),
     id: el.dataset.id || '',
+    ids: (el.dataset.ids || el.dataset.id || '').split(' ').filter((x) => x !== ''),
     type: el.dataset.type || '',
     title: (el.querySelector('.alert__title') || {}).textContent || '',
     message: (el.querySelector('.alert__message') || {}).textContent || '',
@@ -130,11 +136,23 @@ function recorder() {
 
 // Opens the overlay served by `server` with the URL parameters in `query`, and waits until its
 // stream is connected (the page sets <html data-connection="open">).
-async function openOverlay(browser, server, query = '') {
-  const page = await browser.newPage({viewport: {width: 1280, height: 720}});
+// `viewport` defaults to 1280x720; `init` are more scripts to run before the page's own.
+async function openOverlay(browser, server, query = '', {viewport, init = []} = {}) {
+  const page = await browser.newPage({
+    viewport: viewport ||
+        {
+          width: 1280, height: 720
+        }
+  });
   const errors = [];
+  const warnings = [];
   page.on('pageerror', (e) => errors.push(e));
+  page.on('console', (m) => {
+    if (m.type() === 'warning') warnings.push(m.text());
+  });
+  page.warnings = warnings;
   await page.addInitScript(recorder);
+  for (const f of init) await page.addInitScript(f);
   await page.goto(server.url + (query ? `?${query}` : ''));
   await page.waitForSelector('html[data-connection="open"]', {timeout: 10000});
   page.errors = errors;
@@ -159,6 +177,9 @@ function alertsOf(record) {
     if (r.op !== 'add') continue;
     const rm = record.slice(i + 1).find((x) => x.op === 'remove' && x.id === r.id);
     out.push({
+      ids: r.ids,
+      addedAt: r.t,
+      removedAt: rm ? rm.t : null,
       title: r.title,
       message: r.message,
       finalMessage: rm ? rm.message : null,
@@ -185,6 +206,112 @@ function screenshotPath(name) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// A copy of the overlay in a temporary directory, for tests that change its files; `files` maps
+// a relative path to its content (a string, or an object written as JSON). Remove it with rm().
+function overlayCopy(files = {}) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'overlay-'));
+  fs.cpSync(OVERLAY, root, {recursive: true});
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, name)), {recursive: true});
+    fs.writeFileSync(
+        path.join(root, name), typeof content === 'string' ? content : JSON.stringify(content));
+  }
+  return {root, rm: () => fs.rmSync(root, {recursive: true, force: true})};
+}
+
+// A server on another origin (127.0.0.1, another port) that answers GET with `files` (path ->
+// content) and Access-Control-Allow-Origin: *, as an attacker's would, records every request and
+// WebSocket upgrade it gets, and closes upgrades at once.
+function startForeign(files = {}) {
+  return new Promise((resolve) => {
+    const requests = [];
+    const upgrades = [];
+    const srv = http.createServer((req, res) => {
+      requests.push(req.url);
+      const body = files[req.url.replace(/\?.*$/, '')];
+      if (body === undefined) {
+        res.writeHead(404, {'access-control-allow-origin': '*'});
+        res.end();
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': req.url.endsWith('.json') ? 'application/json' : 'image/svg+xml',
+        'access-control-allow-origin': '*'
+      });
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
+    });
+    srv.on('upgrade', (req, socket) => {
+      upgrades.push(req.url);
+      socket.destroy();
+    });
+    srv.listen(0, '127.0.0.1', () => {
+      const port = srv.address().port;
+      resolve({
+        port,
+        url: `http://127.0.0.1:${port}/`,
+        requests,
+        upgrades,
+        close: () => new Promise((r) => {
+          srv.closeAllConnections();
+          srv.close(r);
+        })
+      });
+    });
+  });
+}
+
+// The shared fixtures of a test file, with node:test's before() and after() registered: one
+// browser (ctx.browser), and every ws-serve, page, foreign server and overlay copy made through
+// ctx closed or removed after the file's tests. ctx.page(p) adds a page opened by hand.
+function suite() {
+  const {before, after} = require('node:test');
+  const made = {servers: [], pages: [], foreign: [], copies: []};
+  const ctx = {
+    browser: null,
+    async server(options) {
+      const s = await startServer(options);
+      made.servers.push(s);
+      return s;
+    },
+    async overlay(s, query, options) {
+      return ctx.page(await openOverlay(ctx.browser, s, query, options));
+    },
+    page(p) {
+      made.pages.push(p);
+      return p;
+    },
+    async attacker(files) {
+      const f = await startForeign(files);
+      made.foreign.push(f);
+      return f;
+    },
+    copy(files) {
+      const c = overlayCopy(files);
+      made.copies.push(c);
+      return c.root;
+    },
+  };
+  before(async () => {
+    ctx.browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const p of made.pages) await p.close().catch(() => {});
+    if (ctx.browser) await ctx.browser.close();
+    for (const s of made.servers) await s.stop();
+    for (const f of made.foreign) await f.close();
+    for (const c of made.copies) c.rm();
+  });
+  return ctx;
+}
+
+// Lines of text the element `selector` takes: its height over its line height.
+async function lineCount(page, selector) {
+  return page.$eval(selector, (el) => {
+    const lh = parseFloat(getComputedStyle(el).lineHeight);
+    return Math.round(el.offsetHeight / lh);
+  });
+}
+
 module.exports = {
   ROOT,
   BIN,
@@ -198,5 +325,9 @@ module.exports = {
   alertsOf,
   oneAtATime,
   screenshotPath,
-  sleep
+  sleep,
+  overlayCopy,
+  startForeign,
+  lineCount,
+  suite
 };

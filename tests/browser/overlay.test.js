@@ -6,34 +6,12 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const {test, before, after} = require('node:test');
+const {test} = require('node:test');
 const h = require('./harness');
 
-let browser;
-const servers = [];
-const pages = [];
-
-async function server(options) {
-  const s = await h.startServer(options);
-  servers.push(s);
-  return s;
-}
-
-async function overlay(s, query) {
-  const page = await h.openOverlay(browser, s, query);
-  pages.push(page);
-  return page;
-}
-
-before(async () => {
-  browser = await h.launchBrowser();
-});
-
-after(async () => {
-  for (const p of pages) await p.close().catch(() => {});
-  if (browser) await browser.close();
-  for (const s of servers) await s.stop();
-});
+const t = h.suite();
+const server = t.server;
+const overlay = t.overlay;
 
 test(
     'alerts show the right text, in order, one at a time, with the configured timing',
@@ -258,8 +236,7 @@ test(
         };
       };
       const pageFor = async (query) => {
-        const page = await browser.newPage();
-        pages.push(page);
+        const page = t.page(await t.browser.newPage());
         await page.addInitScript(recordPlays);
         await page.addInitScript(h.recorder);
         await page.goto(`${s.url}?${query}`);
@@ -280,7 +257,7 @@ test(
       // follow: 0.8 × 0.5; cheer: 1 × 0.5; raid: no sound.
       assert.deepEqual(
           plays.map((p) => [p.src.replace(/^.*\//, ''), p.volume]),
-          [['chime.wav', 0.4], ['chime.wav', 0.5]]);
+          [['follow.ogg', 0.4], ['cheer.ogg', 0.5]]);
       assert.deepEqual(await muted.evaluate(() => window.__plays), []);
     });
 
@@ -352,8 +329,7 @@ test(
       const s = await server({env: {WS_SERVE_TOKEN: 'S3cret token'}});
       const page =
           await overlay(s, `token=${encodeURIComponent('S3cret token')}&duration=0.2&mute=1`);
-      const bare = await browser.newPage();
-      pages.push(bare);
+      const bare = t.page(await t.browser.newPage());
       await bare.addInitScript(() => {
         window.__states = [];
         new MutationObserver(
@@ -418,7 +394,7 @@ test(
       assert.deepEqual(alerts.map((a) => a.type), ['cheer', 'giftbomb', 'raid']);
       // Each showed its image (an image that fails to load is removed from the card).
       const images = await page.evaluate(() => window.__images);
-      assert.deepEqual(images, ['img/gem.svg', 'img/gift.svg', 'img/raid.svg']);
+      assert.deepEqual(images, ['img/gem.svg', 'img/giftbomb.svg', 'img/raid.svg']);
       // The images of the default configuration load (a failed one is removed from the card).
       assert.deepEqual(page.errors, []);
     });

@@ -67,7 +67,7 @@ stop_servitor() {
     return 1
   }
   rm -f "$ROOT"/tests/output/{theme-*,order-first-alert,markup-stays-text}.png
-  run timeout 280 node --test "$ROOT/tests/browser/"
+  run timeout 480 node --test "$ROOT/tests/browser/"
   echo "$output" | grep -E '^(not )?ok |^# (pass|fail)' >&2
   [ "$status" -eq 0 ]
   [[ $output == *"# fail 0"* ]]

@@ -830,11 +830,13 @@ events() { local i; for ((i = $1; i <= $2; i++)); do printf '{"v":1,"type":"foll
   start_serve
   events 1 5 >&7
   wait_health '.lines_in == 5'
-  cat_client r --count 5 "ws://127.0.0.1:$PORT/?after=e2"
+  cat_client r --count 6 "ws://127.0.0.1:$PORT/?after=e2"
   wait_health '.clients == 1'
   events 6 7 >&7
   wait "${PIDS[0]}"
-  run jq -r .id "$T/r.out"
+  run head -1 "$T/r.out"
+  assert_output '{"control":"resume","found":true,"after":"e2","replayed":3,"retain":1000,"retain_for":300.0}'
+  run jq -r 'select(.type) | .id' "$T/r.out"
   assert_output $'e3\ne4\ne5\ne6\ne7'
   run grep -c 'client 1: resumes after e2: 3 events to catch up on$' "$T/serve.log"
   assert_output 1
@@ -882,11 +884,11 @@ events() { local i; for ((i = $1; i <= $2; i++)); do printf '{"v":1,"type":"foll
   start_serve --retain-file "$T/retained.ndjson"
   run grep -c 'retain-file .*: 4 retained events read back' "$T/serve.log"
   assert_output 1
-  cat_client r --count 3 "ws://127.0.0.1:$PORT/?after=e2"
+  cat_client r --count 4 "ws://127.0.0.1:$PORT/?after=e2"
   wait_health '.clients == 1'
   events 5 5 >&7
   wait "${PIDS[0]}"
-  run jq -r .id "$T/r.out"
+  run jq -r 'select(.type) | .id' "$T/r.out"
   assert_output $'e3\ne4\ne5'
 }
 

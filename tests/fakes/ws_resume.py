@@ -2,7 +2,8 @@
 """ws_resume.py URL --clients N --events E [--timeout S]: N clients connect at once, client k
 with ?after=<id k> (ids "e1".."eE", k cycling through 1..E-1), and each expects exactly the
 events after its id ("e<k+1>".."eE") and then nothing for a moment. Prints one summary line and
-exits 0 only if every client got exactly its missing events, in order, once each."""
+exits 0 only if every client got the resume notice (found, with the right count), then exactly its
+missing events, in order, once each."""
 import argparse
 import asyncio
 import json
@@ -20,7 +21,12 @@ async def client(url, k, events, quiet, results):
             while True:
                 msg = await asyncio.wait_for(ws.recv(), timeout=quiet if len(got) >= len(want)
                                              else 30)
-                got.append(json.loads(msg).get("id"))
+                m = json.loads(msg)
+                if "control" in m:  # the resume notice: found, and how many to catch up on
+                    if not m.get("found") or m.get("replayed") != len(want):
+                        got.append("bad notice %r" % m)
+                    continue
+                got.append(m.get("id"))
         except asyncio.TimeoutError:
             pass
     results.append(got == want)

@@ -16,6 +16,15 @@ namespace {
 
 const std::string kDir = TEST_DATA_DIR "/irc";
 
+// The joined texts of |fragments| (a JSON array), which must give the message back.
+std::string Joined(const json_t* fragments) {
+  std::string out;
+  size_t i;
+  json_t* part;
+  json_array_foreach(fragments, i, part) out += JsonString(part, "text");
+  return out;
+}
+
 // "*" in the expected id or at matches whatever the mapper produced.
 void ApplyWildcards(const json_t* want, json_t* got) {
   for (const char* key : {"id", "at"}) {
@@ -57,6 +66,9 @@ TEST(IrcEvents, GoldenFiles) {
       ASSERT_TRUE(want) << name << ".ndjson line " << i + 1 << ": " << err;
       if (JsonString(got[i].get(), "type") != "irc") {
         EXPECT_TRUE(ValidateEvent(got[i].get(), &err)) << JsonDump(got[i].get()) << ": " << err;
+      }
+      if (const json_t* f = json_object_get(got[i].get(), "fragments")) {
+        EXPECT_EQ(Joined(f), JsonString(got[i].get(), "message")) << "record " << i + 1;
       }
       ApplyWildcards(want.get(), got[i].get());
       EXPECT_TRUE(json_equal(want.get(), got[i].get()))
@@ -147,3 +159,61 @@ TEST(IrcEvents, ToValidUtf8) {
 }
 
 }  // namespace
+
+TEST(IrcFragments, EmotesByCodePointWithAstralCharactersBefore) {
+  // "🎉 Kappa ok Kappa": the emoji is one code point (four bytes), so Kappa is at 2-6.
+  std::string text = "\xF0\x9F\x8E\x89 Kappa ok Kappa";
+  JsonPtr f = IrcFragments(text, "25:2-6,11-15", -1);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(Joined(f.get()), text);
+  EXPECT_EQ(JsonDump(f.get()),
+            "[{\"type\":\"text\",\"text\":\"\xF0\x9F\x8E\x89 \"},"
+            "{\"type\":\"emote\",\"text\":\"Kappa\",\"id\":\"25\"},"
+            "{\"type\":\"text\",\"text\":\" ok \"},"
+            "{\"type\":\"emote\",\"text\":\"Kappa\",\"id\":\"25\"}]");
+}
+
+TEST(IrcFragments, BadRangesAreLeftOut) {
+  // Out of range, reversed, overlapping, not numbers, and one id over two different texts.
+  EXPECT_FALSE(IrcFragments("hi", "25:0-9", -1));
+  EXPECT_FALSE(IrcFragments("hello", "25:3-1/26:x-y/27:-1-2/28", -1));
+  EXPECT_FALSE(IrcFragments("abc abd", "30:0-2,4-6", -1));
+  JsonPtr f = IrcFragments("LUL LUL", "1:0-2/2:1-4", -1);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(Joined(f.get()), "LUL LUL");
+  EXPECT_EQ(json_array_size(f.get()), 2u);  // 2:1-4 overlaps 1:0-2 and is left out
+  EXPECT_FALSE(IrcFragments("", "", -1));
+  EXPECT_FALSE(IrcFragments("plain text", "", 100));
+}
+
+TEST(IrcFragments, CheermotesOnlyWhenTheyAddUpToTheBits) {
+  JsonPtr f = IrcFragments("Cheer200 4Head50 good luck", "", 250);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(JsonDump(f.get()),
+            "[{\"type\":\"cheermote\",\"text\":\"Cheer200\",\"prefix\":\"cheer\",\"bits\":200},"
+            "{\"type\":\"text\",\"text\":\" \"},"
+            "{\"type\":\"cheermote\",\"text\":\"4Head50\",\"prefix\":\"4head\",\"bits\":50},"
+            "{\"type\":\"text\",\"text\":\" good luck\"}]");
+  // The words that could be cheermotes add up to 166, not 100: nothing is guessed.
+  EXPECT_FALSE(IrcFragments("Cheer100 on Route66", "", 100));
+  EXPECT_FALSE(IrcFragments("Cheer0100 100 Cheer-5", "", 100));
+  // Not a cheer: no cheermotes, whatever the words.
+  EXPECT_FALSE(IrcFragments("Cheer100", "", -1));
+}
+
+TEST(IrcFragments, WrittenOnEventsWithAMessage) {
+  JsonPtr ev = MapOne(
+      "@badge-info=;badges=;bits=100;display-name=A;emotes=25:9-13;id=f1;room-id=1;"
+      "tmi-sent-ts=1767225600123;user-id=2 :a!a@a.tmi.twitch.tv PRIVMSG #c :Cheer100 Kappa");
+  ASSERT_TRUE(ev);
+  const json_t* f = json_object_get(ev.get(), "fragments");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(Joined(f), "Cheer100 Kappa");
+  EXPECT_EQ(json_array_size(f), 3u);
+  // No emote, no cheermote: no key.
+  JsonPtr plain = MapOne(
+      "@badge-info=;badges=;custom-reward-id=r;display-name=A;emotes=;id=f2;room-id=1;"
+      "user-id=2 :a!a@a.tmi.twitch.tv PRIVMSG #c :Cheer100 please");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(json_object_get(plain.get(), "fragments"));
+}
