@@ -175,7 +175,8 @@ EOF
   run_servitor --listen 127.0.0.1:0 chan_one chan_two
   timeout 15 "$BIN/ws-cat" --count 3 "ws://${url#http://}" >"$tmp/events"
   [ "$(jq -r '.id' "$tmp/events" | grep -c '^twitch-irc-')" -eq 3 ]
-  [ "$(cat "$tmp/bin/twitch-irc.args")" = "chan_one chan_two" ]
+  run cat "$tmp/bin/twitch-irc.args"
+  assert_output "-- chan_one chan_two"
   [ ! -e "$tmp/bin/twitch-eventsub.args" ]
   grep -q 'no stored Twitch token' "$tmp/err"
   local children
@@ -195,7 +196,8 @@ EOF
   timeout 15 "$BIN/ws-cat" --count 20 "ws://${url#http://}" >"$tmp/events"
   jq -r '.id' "$tmp/events" | grep -q '^twitch-eventsub-'
   jq -r '.id' "$tmp/events" | grep -q '^twitch-irc-'
-  [ "$(cat "$tmp/bin/twitch-eventsub.args")" = "chan_one" ]
+  run cat "$tmp/bin/twitch-eventsub.args"
+  assert_output "-- chan_one"
   grep -q 'a stored Twitch token: twitch-eventsub runs too' "$tmp/err"
   local children
   children=$(parts)
