@@ -191,6 +191,19 @@ void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts) {
   key->check(CLI::Validator([cert](std::string& f) { return CheckKeyOption(f, cert); }, ""));
 }
 
+void WarnPasswordOnCommandLine(const AmqpConnectOptions& opts, int argc, char** argv) {
+  if (!AmqpUrlHasPassword(opts.url)) return;
+  const std::string with_name = "--url=" + opts.url;
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] == opts.url || argv[i] == with_name) {
+      LogWarning(
+          "--url: the password in the URL can be read by other users of this machine (ps, "
+          "/proc); give the URL in AMQP_URL instead");
+      return;
+    }
+  }
+}
+
 AmqpFailure DescribeStatus(int status, std::string* what) {
   if (status == AMQP_STATUS_OK) return AmqpFailure::kNone;
   *what = amqp_error_string2(status);

@@ -27,6 +27,11 @@ struct AmqpConnectOptions {
 /// --connect-timeout to |app|.
 void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts);
 
+/// Warns once on stderr when the URL in |opts| carries a password and was given in |argv|
+/// (--url URL or --url=URL), where other users of the machine can read it (ps, /proc): AMQP_URL
+/// keeps it off the command line. Call after parsing.
+void WarnPasswordOnCommandLine(const AmqpConnectOptions& opts, int argc, char** argv);
+
 /// The channel every command uses.
 constexpr amqp_channel_t kAmqpChannel = 1;
 
