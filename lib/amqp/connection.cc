@@ -193,6 +193,10 @@ void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts) {
 
 void WarnPasswordOnCommandLine(const AmqpConnectOptions& opts, int argc, char** argv) {
   if (!AmqpUrlHasPassword(opts.url)) return;
+  // guest:guest is RabbitMQ's well-known default (accepted from loopback only): no secret.
+  AmqpUrl url;
+  std::string err;
+  if (ParseAmqpUrl(opts.url, &url, &err) && url.user == "guest" && url.password == "guest") return;
   const std::string with_name = "--url=" + opts.url;
   for (int i = 1; i < argc; ++i) {
     if (argv[i] == opts.url || argv[i] == with_name) {

@@ -29,7 +29,8 @@ void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts);
 
 /// Warns once on stderr when the URL in |opts| carries a password and was given in |argv|
 /// (--url URL or --url=URL), where other users of the machine can read it (ps, /proc): AMQP_URL
-/// keeps it off the command line. Call after parsing.
+/// keeps it off the command line. RabbitMQ's default guest:guest is no secret and draws none.
+/// Call after parsing.
 void WarnPasswordOnCommandLine(const AmqpConnectOptions& opts, int argc, char** argv);
 
 /// The channel every command uses.
