@@ -55,5 +55,6 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   int status = ParseCommandLine(app, argc, argv);
   if (status >= 0) return status;
+  WarnPasswordOnCommandLine(opts.conn, argc, argv);
   return Run(opts);
 }

@@ -55,5 +55,6 @@ int main(int argc, char** argv) {
                "Write {exchange, routing_key, delivery_tag, redelivered, headers, body}");
   int status = ParseCommandLine(app, argc, argv);
   if (status >= 0) return status;
+  WarnPasswordOnCommandLine(opts.conn, argc, argv);
   return Run(opts);
 }

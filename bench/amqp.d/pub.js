@@ -8,7 +8,7 @@ const readline = require('readline');
 
 async function main() {
   const [url, queue, maxArg] = process.argv.slice(2);
-  const max = Number(maxArg || 1000);
+  const max = Number(maxArg || 10000);
   const conn = await amqp.connect(url);
   const ch = await conn.createConfirmChannel();
   let inflight = 0;

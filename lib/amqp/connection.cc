@@ -37,32 +37,8 @@ struct EvpPkeyFree {
 // A PEM password callback that refuses: an encrypted key is an error, never a terminal prompt.
 int NoPassword(char*, int, int, void*) { return -1; }
 
-// The SSL object of the TLS connection AmqpConnection::Open is making: rabbitmq-c keeps it to
-// itself, so the handshake callback notes it. Valid while the connection's socket is open.
-thread_local SSL* opening_ssl = nullptr;
-
-void NoteOpeningSsl(const SSL* ssl, int where, int) noexcept {
-  if ((where & SSL_CB_HANDSHAKE_START) != 0) opening_ssl = const_cast<SSL*>(ssl);
-}
-
-// With TLS 1.3 the broker judges a client certificate after our side of the handshake is done,
-// and answers a refusal with an alert and a reset. Once the reset is here, rabbitmq-c's first
-// write fails and closes the socket with the alert unread, so an alert that has arrived is read
-// before logging in. Returns true with |err| if the connection |fd| is already over (the OpenSSL
-// error stays queued for DescribeTlsError); false when nothing has arrived, as usual.
-bool TakeEarlyTlsAlert(int fd, std::string* err) {
-  if (opening_ssl == nullptr || fd < 0) return false;
-  struct pollfd p = {fd, POLLIN, 0};
-  if (poll(&p, 1, 0) != 1) return false;
-  char byte;
-  ERR_clear_error();
-  int n = SSL_peek(opening_ssl, &byte, 1);
-  if (n > 0) return false;
-  int e = SSL_get_error(opening_ssl, n);
-  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return false;
-  *err = "TLS: the broker closed the connection before login";
-  return true;
-}
+// How long Close() waits for the broker's channel.close-ok and connection.close-ok.
+constexpr struct timeval kCloseTimeout = {2, 0};
 
 // The reason of the first OpenSSL error queued ("tlsv1 alert unknown ca"), or "" if none; the
 // queue is emptied.
@@ -215,6 +191,23 @@ void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts) {
   key->check(CLI::Validator([cert](std::string& f) { return CheckKeyOption(f, cert); }, ""));
 }
 
+void WarnPasswordOnCommandLine(const AmqpConnectOptions& opts, int argc, char** argv) {
+  if (!AmqpUrlHasPassword(opts.url)) return;
+  // guest:guest is RabbitMQ's well-known default (accepted from loopback only): no secret.
+  AmqpUrl url;
+  std::string err;
+  if (ParseAmqpUrl(opts.url, &url, &err) && url.user == "guest" && url.password == "guest") return;
+  const std::string with_name = "--url=" + opts.url;
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] == opts.url || argv[i] == with_name) {
+      LogWarning(
+          "--url: the password in the URL can be read by other users of this machine (ps, "
+          "/proc); give the URL in AMQP_URL instead");
+      return;
+    }
+  }
+}
+
 AmqpFailure DescribeStatus(int status, std::string* what) {
   if (status == AMQP_STATUS_OK) return AmqpFailure::kNone;
   *what = amqp_error_string2(status);
@@ -255,6 +248,7 @@ AmqpConnection::~AmqpConnection() { Drop(); }
 void AmqpConnection::Drop() {
   if (conn_ != nullptr) amqp_destroy_connection(conn_);
   conn_ = nullptr;
+  opening_ssl_ = nullptr;  // freed with the connection
 }
 
 AmqpFailure AmqpConnection::Check(const char* what, std::string* err) {
@@ -264,60 +258,82 @@ AmqpFailure AmqpConnection::Check(const char* what, std::string* err) {
   return f;
 }
 
-AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& opts,
-                                 std::string* err) {
-  Drop();
-  conn_ = amqp_new_connection();
-  if (conn_ == nullptr) {
-    *err = "out of memory";
+// rabbitmq-c keeps the SSL object of a TLS socket to itself: the handshake callback, set on the
+// socket's own SSL_CTX whose app data is the AmqpConnection, notes it in opening_ssl_.
+void AmqpConnection::NoteOpeningSsl(const SSL* ssl, int where, int) noexcept {
+  if ((where & SSL_CB_HANDSHAKE_START) == 0) return;
+  auto* self = static_cast<AmqpConnection*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (self != nullptr) self->opening_ssl_ = const_cast<SSL*>(ssl);
+}
+
+// With TLS 1.3 the broker judges a client certificate after our side of the handshake is done,
+// and answers a refusal with an alert and a reset. Once the reset is here, rabbitmq-c's first
+// write fails and closes the socket with the alert unread, so an alert that has arrived is read
+// before logging in. Returns true with |err| if the connection is already over (the OpenSSL
+// error stays queued for DescribeTlsError); false when nothing has arrived, as usual.
+bool AmqpConnection::TakeEarlyTlsAlert(std::string* err) {
+  int sock = fd();
+  if (opening_ssl_ == nullptr || sock < 0) return false;
+  struct pollfd p = {sock, POLLIN, 0};
+  if (poll(&p, 1, 0) != 1) return false;
+  char byte;
+  ERR_clear_error();
+  int n = SSL_peek(opening_ssl_, &byte, 1);
+  if (n > 0) return false;
+  int e = SSL_get_error(opening_ssl_, n);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return false;
+  *err = "TLS: the broker closed the connection before login";
+  return true;
+}
+
+AmqpFailure AmqpConnection::NewTlsSocket(const TlsClientOptions& tls, amqp_socket_t** socket,
+                                         std::string* err) {
+  *socket = amqp_ssl_socket_new(conn_);
+  auto* ctx =
+      *socket != nullptr ? static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(*socket)) : nullptr;
+  if (ctx == nullptr) {
+    *err = "cannot create a TLS socket";
     return AmqpFailure::kFatal;
   }
-  amqp_socket_t* socket = nullptr;
-  opening_ssl = nullptr;
-  if (url.tls) {
-    socket = amqp_ssl_socket_new(conn_);
-    auto* ctx =
-        socket != nullptr ? static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket)) : nullptr;
-    if (ctx == nullptr) {
-      *err = "cannot create a TLS socket";
-      Drop();
+  SSL_CTX_set_app_data(ctx, this);
+  SSL_CTX_set_info_callback(ctx, NoteOpeningSsl);
+  SSL_CTX_set_default_passwd_cb(ctx, NoPassword);
+  if (!tls.cacert.empty()) {
+    if (amqp_ssl_socket_set_cacert(*socket, tls.cacert.c_str()) != AMQP_STATUS_OK) {
+      *err = "--cacert " + tls.cacert + ": cannot load the CA certificates";
       return AmqpFailure::kFatal;
     }
-    SSL_CTX_set_info_callback(ctx, NoteOpeningSsl);
-    SSL_CTX_set_default_passwd_cb(ctx, NoPassword);
-    if (!opts.tls.cacert.empty()) {
-      if (amqp_ssl_socket_set_cacert(socket, opts.tls.cacert.c_str()) != AMQP_STATUS_OK) {
-        *err = "--cacert " + opts.tls.cacert + ": cannot load the CA certificates";
-        Drop();
-        return AmqpFailure::kFatal;
-      }
-    } else {
-      if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-        *err = "cannot load the system's CA certificates";
-        Drop();
-        return AmqpFailure::kFatal;
-      }
+  } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+    *err = "cannot load the system's CA certificates";
+    return AmqpFailure::kFatal;
+  }
+  if (!tls.cert.empty()) {
+    // The key may be in the certificate's file (AddAmqpConnectOptions checked it is somewhere).
+    const std::string& key = tls.key.empty() ? tls.cert : tls.key;
+    if (amqp_ssl_socket_set_key(*socket, tls.cert.c_str(), key.c_str()) != AMQP_STATUS_OK) {
+      unsigned long e = 0;
+      std::string reason = TakeOpensslError(&e);
+      *err = "--cert " + tls.cert + ", --key " + key +
+             ": cannot use the client certificate and key" +
+             (reason.empty() ? "" : " (" + reason + ")");
+      return AmqpFailure::kFatal;
     }
-    if (!opts.tls.cert.empty()) {
-      // The key may be in the certificate's file (AddAmqpConnectOptions checked it is somewhere).
-      const std::string& key = opts.tls.key.empty() ? opts.tls.cert : opts.tls.key;
-      if (amqp_ssl_socket_set_key(socket, opts.tls.cert.c_str(), key.c_str()) != AMQP_STATUS_OK) {
-        unsigned long e = 0;
-        std::string reason = TakeOpensslError(&e);
-        *err = "--cert " + opts.tls.cert + ", --key " + key +
-               ": cannot use the client certificate and key" +
-               (reason.empty() ? "" : " (" + reason + ")");
-        Drop();
-        return AmqpFailure::kFatal;
-      }
-    }
-    amqp_ssl_socket_set_verify_peer(socket, opts.tls.insecure ? 0 : 1);
-    amqp_ssl_socket_set_verify_hostname(socket, opts.tls.insecure ? 0 : 1);
+  }
+  amqp_ssl_socket_set_verify_peer(*socket, tls.insecure ? 0 : 1);
+  amqp_ssl_socket_set_verify_hostname(*socket, tls.insecure ? 0 : 1);
+  return AmqpFailure::kNone;
+}
+
+AmqpFailure AmqpConnection::OpenSocket(const AmqpUrl& url, const AmqpConnectOptions& opts,
+                                       std::string* err) {
+  amqp_socket_t* socket = nullptr;
+  if (url.tls) {
+    AmqpFailure f = NewTlsSocket(opts.tls, &socket, err);
+    if (f != AmqpFailure::kNone) return f;
   } else {
     socket = amqp_tcp_socket_new(conn_);
     if (socket == nullptr) {
       *err = "cannot create a socket";
-      Drop();
       return AmqpFailure::kFatal;
     }
   }
@@ -334,14 +350,14 @@ AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& o
             ? AmqpFailure::kFatal
             : AmqpFailure::kTransient;
     if (url.tls && rc == AMQP_STATUS_SSL_CONNECTION_FAILED) f = DescribeTlsError(f, err);
-    Drop();
     return f;
   }
-  if (url.tls && TakeEarlyTlsAlert(amqp_get_sockfd(conn_), err)) {
-    AmqpFailure f = DescribeTlsError(AmqpFailure::kTransient, err);
-    Drop();
-    return f;
-  }
+  if (url.tls && TakeEarlyTlsAlert(err)) return DescribeTlsError(AmqpFailure::kTransient, err);
+  return AmqpFailure::kNone;
+}
+
+AmqpFailure AmqpConnection::LogIn(const AmqpUrl& url, const AmqpConnectOptions& opts,
+                                  std::string* err) {
   // Client properties: the command's name, shown by `rabbitmqctl list_connections
   // client_properties`, and the capability that makes the broker say when a resource alarm
   // blocks publishing (connection.blocked); rabbitmq-c adds its own capabilities to these.
@@ -364,22 +380,33 @@ AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& o
         reply.library_error == AMQP_STATUS_SSL_ERROR) {
       f = DescribeTlsError(f, err);
     }
-    Drop();
     return f;
   }
   heartbeat_ = amqp_get_heartbeat(conn_);
-  amqp_channel_open(conn_, kAmqpChannel);
-  f = Check("opening a channel", err);
-  if (f != AmqpFailure::kNone) {
-    Drop();
-    return f;
-  }
   return AmqpFailure::kNone;
+}
+
+AmqpFailure AmqpConnection::Open(const AmqpUrl& url, const AmqpConnectOptions& opts,
+                                 std::string* err) {
+  Drop();
+  conn_ = amqp_new_connection();
+  if (conn_ == nullptr) {
+    *err = "out of memory";
+    return AmqpFailure::kFatal;
+  }
+  AmqpFailure f = OpenSocket(url, opts, err);
+  if (f == AmqpFailure::kNone) f = LogIn(url, opts, err);
+  if (f == AmqpFailure::kNone) {
+    amqp_channel_open(conn_, kAmqpChannel);
+    f = Check("opening a channel", err);
+  }
+  if (f != AmqpFailure::kNone) Drop();
+  return f;
 }
 
 void AmqpConnection::Close() {
   if (conn_ == nullptr) return;
-  struct timeval tv = {2, 0};
+  struct timeval tv = kCloseTimeout;
   amqp_set_rpc_timeout(conn_, &tv);
   amqp_rpc_reply_t r = amqp_channel_close(conn_, kAmqpChannel, AMQP_REPLY_SUCCESS);
   if (r.reply_type == AMQP_RESPONSE_NORMAL) amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
@@ -426,8 +453,10 @@ AmqpFailure AmqpConnection::HandleClose(const amqp_frame_t& frame, std::string* 
 }
 
 int AmqpConnection::HeartbeatWakeMs() const {
-  if (heartbeat_ <= 0) return 5000;
-  return std::min(5000, heartbeat_ * 1000 / 4);
+  // Four looks per heartbeat interval, and one every few seconds at least (also without one).
+  constexpr int kLongestWaitMs = 5000;
+  if (heartbeat_ <= 0) return kLongestWaitMs;
+  return std::min(kLongestWaitMs, heartbeat_ * 1000 / 4);
 }
 
 bool AmqpConnection::SendHeartbeat() {
@@ -482,7 +511,7 @@ Reconnector::Result Reconnector::AfterAttempt(AmqpFailure f, const std::string& 
     return Result::kExit;
   }
   int delay = 0;
-  if (!backoff_.Failed(&delay)) {
+  if (!NextDelay(&delay)) {
     LogError("%s: %s; giving up after %g s%s", url.c_str(), err.c_str(), retry_for_,
              unsent.empty() ? "" : (" (" + unsent + ")").c_str());
     *exit_status = kExitFailure;
@@ -498,9 +527,11 @@ void Reconnector::Lost(const std::string& why, const std::string& note) {
   LogWarning("connection to %s lost: %s%s", RedactedUrl(url_).c_str(), why.c_str(),
              note.empty() ? "" : (" (" + note + ")").c_str());
   int delay = 0;
-  if (!backoff_.Failed(&delay)) delay = 0;  // the next attempt notices the spent budget
+  if (!NextDelay(&delay)) delay = 0;  // the next attempt notices the spent budget
   attempt_at_ = MonotonicMs() + delay;
 }
+
+bool Reconnector::NextDelay(int* delay_ms) { return backoff_.Failed(delay_ms); }
 
 int Reconnector::WaitMs() const {
   return static_cast<int>(std::max<int64_t>(0, attempt_at_ - MonotonicMs()));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <amqp.h>
+#include <openssl/types.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
@@ -25,6 +26,12 @@ struct AmqpConnectOptions {
 /// Adds --url (env AMQP_URL), --cacert/--insecure/--cert/--key, --heartbeat, --retry-for and
 /// --connect-timeout to |app|.
 void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts);
+
+/// Warns once on stderr when the URL in |opts| carries a password and was given in |argv|
+/// (--url URL or --url=URL), where other users of the machine can read it (ps, /proc): AMQP_URL
+/// keeps it off the command line. RabbitMQ's default guest:guest is no secret and draws none.
+/// Call after parsing.
+void WarnPasswordOnCommandLine(const AmqpConnectOptions& opts, int argc, char** argv);
 
 /// The channel every command uses.
 constexpr amqp_channel_t kAmqpChannel = 1;
@@ -49,8 +56,8 @@ class AmqpConnection {
   AmqpConnection(const AmqpConnection&) = delete;
   AmqpConnection& operator=(const AmqpConnection&) = delete;
 
-  /// Connects to |url| (TCP or TLS per the URL and |opts|), logs in and opens channel 1.
-  /// On failure returns its kind with |err|; the connection is then closed.
+  /// Connects to |url| (TCP or TLS per the URL and |opts|: OpenSocket()), logs in (LogIn()) and
+  /// opens channel 1. On failure returns its kind with |err|; the connection is then closed.
   AmqpFailure Open(const AmqpUrl& url, const AmqpConnectOptions& opts, std::string* err);
 
   /// Checks the reply of a synchronous call on this connection (amqp_get_rpc_reply()).
@@ -88,8 +95,18 @@ class AmqpConnection {
   bool SendHeartbeat();
 
  private:
+  // The socket, TCP or TLS (certificates, verification), connected within --connect-timeout.
+  AmqpFailure OpenSocket(const AmqpUrl& url, const AmqpConnectOptions& opts, std::string* err);
+  // A TLS socket of this connection set up per |tls|.
+  AmqpFailure NewTlsSocket(const TlsClientOptions& tls, amqp_socket_t** socket, std::string* err);
+  // The AMQP handshake and login on the open socket, with our client properties.
+  AmqpFailure LogIn(const AmqpUrl& url, const AmqpConnectOptions& opts, std::string* err);
+  bool TakeEarlyTlsAlert(std::string* err);
+  static void NoteOpeningSsl(const SSL* ssl, int where, int ret) noexcept;
+
   amqp_connection_state_t conn_ = nullptr;
   int heartbeat_ = 0;
+  SSL* opening_ssl_ = nullptr;  // the TLS socket's, noted during its handshake; freed by Drop()
 };
 
 /// Monotonic milliseconds.
@@ -146,6 +163,9 @@ class Reconnector {
  private:
   Result AfterAttempt(AmqpFailure f, const std::string& err, const std::string& unsent,
                       int* exit_status);
+  // The one call into the backoff policy after a failure: false when --retry-for is spent,
+  // otherwise the wait before the next attempt in |delay_ms|.
+  bool NextDelay(int* delay_ms);
 
   const AmqpUrl& url_;
   double retry_for_;

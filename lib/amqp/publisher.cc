@@ -1,14 +1,12 @@
-// The publish loop. Its states: connected (read stdin while the confirm window has room, publish,
-// take confirms) or disconnected (stdin not read; wait out the backoff; reconnect, declare the
-// exchange, republish the window). The broker socket is polled together with stdin, and poll
-// wakes at least every few seconds so heartbeats are sent while stdin is idle.
+// The publisher on its AmqpSession (which owns the loop). Connected, it reads stdin while the
+// confirm window has room, publishes, and takes confirms; disconnected, stdin is not read; on
+// each new connection it enables confirms and republishes the window.
 #include "amqp/publisher.h"
 
 #include <amqp.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,13 +16,11 @@
 
 #include "amqp/confirm_window.h"
 #include "amqp/key_template.h"
-#include "amqp/stop_pipe.h"
-#include "amqp/url.h"
+#include "amqp/session.h"
 #include "core/exit_status.h"
 #include "core/json.h"
 #include "core/line_reader.h"
 #include "core/log.h"
-#include "core/signals.h"
 
 namespace {
 
@@ -48,59 +44,60 @@ struct HeaderTemplate {
   KeyTemplate value;
 };
 
-class Publisher {
+class Publisher : public AmqpSessionClient {
  public:
   Publisher(const AmqpConnectOptions& conn_opts, const PublishOptions& opts, int in_fd)
-      : conn_opts_(conn_opts),
-        opts_(opts),
+      : opts_(opts),
         in_fd_(in_fd),
         window_(opts.max_inflight, opts.max_inflight_bytes),
         reader_(opts.max_line),
-        reconnector_(url_, conn_opts.retry_for) {}
+        session_(conn_opts, {opts.exchange, opts.exchange_type, opts.passive}, this) {}
 
-  /// Checks the options; returns false with |err| when one is unusable.
-  bool Prepare(std::string* err);
-  int Run();
+  int Run() { return session_.Run(); }
 
  private:
-  enum class Step { kContinue, kLost, kExit };
+  // AmqpSessionClient:
+  bool Prepare(std::string* err) override;
+  AmqpFailure SetUp(std::string* err) override;
+  AmqpStep Connected() override;
+  bool Stopping() const override { return stopping_; }
+  AmqpStep Stop() override;
+  AmqpStep Work() override;
+  AmqpStep Method(const amqp_frame_t& frame) override;
+  AmqpStep FramesTaken() override;
+  bool Done() const override;
+  void Losing() override { ReportFailures(); }
+  std::string LostNote() const override { return Unconfirmed(); }
+  std::string GiveUpNote() const override { return Unconfirmed(); }
+  Wait NextWait() const override;
+  AmqpStep Readable() override;
+  int Ended() override;
 
-  AmqpFailure Connect(std::string* err);
-  Step PublishPending();
+  AmqpStep PublishPending();
   bool Publish(OutgoingMessage msg);
-  Step TakeFrames();
-  Step HandleMethod(const amqp_frame_t& frame);
-  void ConnectionLost(const std::string& why);
   void ReportFailures();
-  bool ReadInput();
-  bool Done() const;
+  bool WindowFull() const { return opts_.confirm && window_.full(); }
+  std::string Unconfirmed() const { return std::to_string(window_.size()) + " lines unconfirmed"; }
 
-  const AmqpConnectOptions& conn_opts_;
   const PublishOptions& opts_;
   int in_fd_;
-  AmqpUrl url_;
   KeyTemplate routing_key_;
   std::vector<HeaderTemplate> headers_;
-  AmqpConnection conn_;
   ConfirmWindow window_;
   LineReader reader_;
-  Reconnector reconnector_;
+  AmqpSession session_;
   std::vector<FailedMessage> failed_;
   uint64_t next_tag_ = 1;
   bool input_done_ = false;
   bool pending_line_ = false;  // reader_ may hold complete lines not yet taken
+  bool stopping_ = false;
   size_t skipped_ = 0;
   size_t failures_ = 0;
   size_t published_ = 0;
-  int exit_ = kExitOk;
 };
 
 bool Publisher::Prepare(std::string* err) {
   std::string why;
-  if (!ParseAmqpUrl(conn_opts_.url, &url_, &why)) {
-    *err = "--url: " + why;
-    return false;
-  }
   if (!routing_key_.Parse(opts_.routing_key, &why)) {
     *err = "--routing-key: " + why;
     return false;
@@ -123,30 +120,38 @@ bool Publisher::Prepare(std::string* err) {
   return true;
 }
 
-AmqpFailure Publisher::Connect(std::string* err) {
-  AmqpFailure f = conn_.Open(url_, conn_opts_, err);
-  if (f != AmqpFailure::kNone) return f;
-  amqp_connection_state_t c = conn_.get();
-  if (!opts_.exchange.empty()) {
-    amqp_exchange_declare(c, kAmqpChannel, amqp_cstring_bytes(opts_.exchange.c_str()),
-                          amqp_cstring_bytes(opts_.exchange_type.c_str()), opts_.passive,
-                          /*durable=*/1, /*auto_delete=*/0, /*internal=*/0, amqp_empty_table);
-    f = conn_.Check(("declaring exchange " + opts_.exchange).c_str(), err);
-    if (f != AmqpFailure::kNone) {
-      conn_.Drop();
-      return f;
-    }
-  }
+AmqpFailure Publisher::SetUp(std::string* err) {
   if (opts_.confirm) {
-    amqp_confirm_select(c, kAmqpChannel);
-    f = conn_.Check("enabling publisher confirms", err);
-    if (f != AmqpFailure::kNone) {
-      conn_.Drop();
-      return f;
-    }
+    amqp_confirm_select(session_.conn().get(), kAmqpChannel);
+    AmqpFailure f = session_.conn().Check("enabling publisher confirms", err);
+    if (f != AmqpFailure::kNone) return f;
   }
   next_tag_ = 1;
   return AmqpFailure::kNone;
+}
+
+AmqpStep Publisher::Connected() {
+  std::vector<OutgoingMessage> again = window_.TakeForRepublish();
+  if (!again.empty()) LogInfo("publishing %zu unconfirmed lines again", again.size());
+  bool ok = true;
+  for (OutgoingMessage& m : again) {
+    if (ok) {
+      ok = Publish(std::move(m));
+    } else {
+      window_.Add(next_tag_++, std::move(m));  // kept for the next connection
+    }
+  }
+  return ok ? AmqpStep::kContinue : AmqpStep::kLost;
+}
+
+AmqpStep Publisher::Stop() {
+  stopping_ = true;
+  if (!input_done_) {
+    LogInfo("stopping: publishing what was read, then waiting for confirms");
+    if (reader_.buffered() > 0) LogWarning("an incomplete last line was dropped");
+    input_done_ = true;
+  }
+  return AmqpStep::kContinue;
 }
 
 bool Publisher::Publish(OutgoingMessage msg) {
@@ -168,7 +173,8 @@ bool Publisher::Publish(OutgoingMessage msg) {
   amqp_bytes_t body;
   body.len = msg.body.size();
   body.bytes = const_cast<char*>(msg.body.data());
-  int rc = amqp_basic_publish(conn_.get(), kAmqpChannel, amqp_cstring_bytes(opts_.exchange.c_str()),
+  int rc = amqp_basic_publish(session_.conn().get(), kAmqpChannel,
+                              amqp_cstring_bytes(opts_.exchange.c_str()),
                               amqp_cstring_bytes(msg.routing_key.c_str()), opts_.mandatory,
                               /*immediate=*/0, &props, body);
   if (opts_.confirm) window_.Add(next_tag_++, std::move(msg));
@@ -176,22 +182,24 @@ bool Publisher::Publish(OutgoingMessage msg) {
   if (rc != AMQP_STATUS_OK) {
     std::string why;
     DescribeStatus(rc, &why);
-    ConnectionLost("publishing: " + why);
+    session_.Lost("publishing: " + why);
     return false;
   }
   return true;
 }
 
-Publisher::Step Publisher::PublishPending() {
+AmqpStep Publisher::Work() { return pending_line_ ? PublishPending() : AmqpStep::kContinue; }
+
+AmqpStep Publisher::PublishPending() {
   // Cork the socket while publishing a burst: frames of many messages share TCP segments,
   // which saves the broker more work than it costs us. Uncorking sends the rest at once.
-  Cork cork(conn_.fd());
-  while (conn_.is_open() && !(opts_.confirm && window_.full())) {
+  Cork cork(session_.conn().fd());
+  while (session_.conn().is_open() && !WindowFull()) {
     std::string line;
     LineReader::Status st = reader_.Next(&line);
     if (st == LineReader::Status::kNone) {
       pending_line_ = false;
-      return Step::kContinue;
+      return AmqpStep::kContinue;
     }
     size_t n = reader_.line_number();
     if (st == LineReader::Status::kTooLong) {
@@ -214,13 +222,13 @@ Publisher::Step Publisher::PublishPending() {
       msg.headers.emplace_back(h.name, h.value.Render(event.get()));
     }
     msg.body = std::move(line);
-    if (!Publish(std::move(msg))) return Step::kLost;
+    if (!Publish(std::move(msg))) return AmqpStep::kLost;
   }
   pending_line_ = true;
-  return Step::kContinue;
+  return AmqpStep::kContinue;
 }
 
-Publisher::Step Publisher::HandleMethod(const amqp_frame_t& frame) {
+AmqpStep Publisher::Method(const amqp_frame_t& frame) {
   const amqp_method_t& m = frame.payload.method;
   switch (m.id) {
     case AMQP_BASIC_ACK_METHOD: {
@@ -240,12 +248,11 @@ Publisher::Step Publisher::HandleMethod(const amqp_frame_t& frame) {
           std::string(static_cast<char*>(ret->reply_text.bytes), ret->reply_text.len) +
           " (exchange '" + opts_.exchange + "')";
       amqp_message_t message;
-      amqp_rpc_reply_t r = amqp_read_message(conn_.get(), frame.channel, &message, 0);
+      amqp_rpc_reply_t r = amqp_read_message(session_.conn().get(), frame.channel, &message, 0);
       if (r.reply_type != AMQP_RESPONSE_NORMAL) {
         std::string what;
         DescribeReply(r, &what);
-        ConnectionLost("reading a returned message: " + what);
-        return Step::kLost;
+        return session_.Lost("reading a returned message: " + what);
       }
       std::string_view body(static_cast<char*>(message.body.bytes), message.body.len);
       size_t line = window_.MarkReturned(body, why);
@@ -256,18 +263,6 @@ Publisher::Step Publisher::HandleMethod(const amqp_frame_t& frame) {
       }
       break;
     }
-    case AMQP_CONNECTION_CLOSE_METHOD:
-    case AMQP_CHANNEL_CLOSE_METHOD: {
-      std::string why;
-      AmqpFailure f = conn_.HandleClose(frame, &why);
-      if (f == AmqpFailure::kTransient) {
-        ConnectionLost(why);
-        return Step::kLost;
-      }
-      LogError("%s", why.c_str());
-      exit_ = f == AmqpFailure::kCredentials ? kExitCredentials : kExitFailure;
-      return Step::kExit;
-    }
     case AMQP_CONNECTION_BLOCKED_METHOD:
       LogWarning("the broker blocked publishing (resource alarm)");
       break;
@@ -277,23 +272,12 @@ Publisher::Step Publisher::HandleMethod(const amqp_frame_t& frame) {
     default:
       break;
   }
-  return Step::kContinue;
+  return AmqpStep::kContinue;
 }
 
-Publisher::Step Publisher::TakeFrames() {
-  amqp_frame_t frame;
-  std::string why;
-  AmqpConnection::Next next;
-  while ((next = conn_.NextMethod(&frame, &why)) == AmqpConnection::Next::kMethod) {
-    Step s = HandleMethod(frame);
-    if (s != Step::kContinue) return s;
-  }
-  if (next == AmqpConnection::Next::kLost) {
-    ConnectionLost(why);
-    return Step::kLost;
-  }
+AmqpStep Publisher::FramesTaken() {
   ReportFailures();
-  return Step::kContinue;
+  return AmqpStep::kContinue;
 }
 
 void Publisher::ReportFailures() {
@@ -304,101 +288,39 @@ void Publisher::ReportFailures() {
   failed_.clear();
 }
 
-void Publisher::ConnectionLost(const std::string& why) {
-  ReportFailures();
-  conn_.Drop();
-  reconnector_.Lost(why, std::to_string(window_.size()) + " lines unconfirmed");
+AmqpSessionClient::Wait Publisher::NextWait() const {
+  Wait w;
+  if (!input_done_ && !pending_line_ && !WindowFull()) w.fd = in_fd_;
+  w.now = pending_line_ && !WindowFull();
+  return w;
 }
 
-bool Publisher::ReadInput() {
+AmqpStep Publisher::Readable() {
   char buf[65536];
   ssize_t n = read(in_fd_, buf, sizeof buf);
   if (n > 0) {
     reader_.Feed(std::string_view(buf, static_cast<size_t>(n)));
     pending_line_ = true;
-    return true;
+    return AmqpStep::kContinue;
   }
   if (n == 0) {
     reader_.Finish();
     pending_line_ = true;
     input_done_ = true;
-    return true;
+    return AmqpStep::kContinue;
   }
-  if (errno == EINTR || errno == EAGAIN) return true;
+  if (errno == EINTR || errno == EAGAIN) return AmqpStep::kContinue;
   LogError("reading stdin: %s", strerror(errno));
-  return false;
+  session_.set_exit_status(kExitFailure);
+  return AmqpStep::kExit;
 }
 
 bool Publisher::Done() const {
   return input_done_ && !pending_line_ && (!opts_.confirm || window_.empty());
 }
 
-int Publisher::Run() {
-  StopPipe stop;
-  bool stopping = false;
-  for (;;) {
-    if (StopRequested() && !stopping) {
-      stopping = true;
-      stop.Drain();
-      if (!input_done_) {
-        LogInfo("stopping: publishing what was read, then waiting for confirms");
-        if (reader_.buffered() > 0) LogWarning("an incomplete last line was dropped");
-        input_done_ = true;
-      }
-    }
-    if (!conn_.is_open()) {
-      if (Done()) break;
-      int status = kExitOk;
-      auto r = reconnector_.Attempt([this](std::string* err) { return Connect(err); },
-                                    std::to_string(window_.size()) + " lines unconfirmed", &status);
-      if (r == Reconnector::Result::kExit) return status;
-      if (r == Reconnector::Result::kConnected) {
-        std::vector<OutgoingMessage> again = window_.TakeForRepublish();
-        if (!again.empty()) LogInfo("publishing %zu unconfirmed lines again", again.size());
-        bool ok = true;
-        for (OutgoingMessage& m : again) {
-          if (ok) {
-            ok = Publish(std::move(m));
-          } else {
-            window_.Add(next_tag_++, std::move(m));  // kept for the next connection
-          }
-        }
-        continue;
-      }
-    } else {
-      if (pending_line_ && PublishPending() == Step::kLost) continue;
-      Step s = TakeFrames();
-      if (s == Step::kExit) return exit_;
-      if (s == Step::kLost) continue;
-      if (Done()) break;
-    }
-
-    struct pollfd fds[3];
-    nfds_t nfds = 0;
-    fds[nfds++] = {stop.fd(), POLLIN, 0};
-    int stdin_index = -1;
-    int timeout = 0;
-    if (conn_.is_open()) {
-      fds[nfds++] = {conn_.fd(), POLLIN, 0};
-      if (!input_done_ && !pending_line_ && !(opts_.confirm && window_.full())) {
-        stdin_index = static_cast<int>(nfds);
-        fds[nfds++] = {in_fd_, POLLIN, 0};
-      }
-      bool can_publish = pending_line_ && !(opts_.confirm && window_.full());
-      timeout = (can_publish || conn_.HasBufferedInput()) ? 0 : conn_.HeartbeatWakeMs();
-    } else {
-      timeout = reconnector_.WaitMs();
-    }
-    int rc = poll(fds, nfds, timeout);
-    if (rc < 0 && errno != EINTR) {
-      LogError("poll: %s", strerror(errno));
-      return kExitFailure;
-    }
-    if (stdin_index >= 0 && (fds[stdin_index].revents & (POLLIN | POLLHUP | POLLERR))) {
-      if (!ReadInput()) return kExitFailure;
-    }
-  }
-  conn_.Close();
+int Publisher::Ended() {
+  session_.conn().Close();
   ReportFailures();
   LogDebug("%zu messages published, %zu lines skipped, %zu failed", published_, skipped_,
            failures_);
@@ -409,11 +331,5 @@ int Publisher::Run() {
 }  // namespace
 
 int RunPublisher(const AmqpConnectOptions& conn_opts, const PublishOptions& opts, int in_fd) {
-  Publisher p(conn_opts, opts, in_fd);
-  std::string err;
-  if (!p.Prepare(&err)) {
-    LogError("%s", err.c_str());
-    return kExitUsage;
-  }
-  return p.Run();
+  return Publisher(conn_opts, opts, in_fd).Run();
 }

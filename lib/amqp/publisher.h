@@ -1,6 +1,6 @@
 // amqp-pub's engine: NDJSON lines from a file descriptor to a RabbitMQ exchange, one message per
 // line, with publisher confirms in a bounded window, reconnects that republish every unconfirmed
-// line (at-least-once), and one poll(2) loop over stdin, the broker socket and the stop pipe.
+// line (at-least-once), on an AmqpSession whose poll(2) loop also watches stdin.
 #pragma once
 
 #include <cstddef>

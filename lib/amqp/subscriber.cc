@@ -19,13 +19,11 @@
 #include <utility>
 
 #include "amqp/envelope.h"
-#include "amqp/stop_pipe.h"
-#include "amqp/url.h"
+#include "amqp/session.h"
 #include "core/exit_status.h"
 #include "core/log.h"
 #include "core/output.h"
 #include "core/output_queue.h"
-#include "core/signals.h"
 
 bool ParseQueueArg(const std::string& arg, QueueArg* out, std::string* err) {
   size_t eq = arg.find('=');
@@ -89,37 +87,50 @@ bool StreamOffset(const amqp_basic_properties_t& props, int64_t* offset) {
   return false;
 }
 
-class Subscriber {
+// How long a stop waits for the broker's cancel-ok (and the deliveries before it) before it
+// closes the connection anyway, and how often the loop looks at that deadline meanwhile.
+constexpr int kCancelTimeoutMs = 5000;
+constexpr int kCancelPollMs = 500;
+
+class Subscriber : public AmqpSessionClient {
  public:
   Subscriber(const AmqpConnectOptions& conn_opts, const SubscribeOptions& opts, int out_fd)
-      : conn_opts_(conn_opts),
-        opts_(opts),
+      : opts_(opts),
         out_fd_(out_fd),
-        reconnector_(url_, conn_opts.retry_for) {}
+        session_(conn_opts, {opts.exchange, opts.exchange_type, opts.passive}, this) {}
 
-  bool Prepare(std::string* err);
-  int Run();
+  int Run() {
+    NonBlockingFd nonblocking_out(out_fd_);  // see WriteRecord()
+    return session_.Run();
+  }
 
  private:
-  enum class Step { kContinue, kLost, kExit };
+  // AmqpSessionClient:
+  bool Prepare(std::string* err) override;
+  AmqpFailure SetUp(std::string* err) override;
+  AmqpStep Connected() override;
+  bool Stopping() const override { return cancelling_; }
+  AmqpStep Stop() override;
+  AmqpStep Method(const amqp_frame_t& frame) override;
+  AmqpStep FramesTaken() override { return FlushAcks(); }
+  bool Done() const override;
+  std::string LostNote() const override { return "unacknowledged messages go back to the queue"; }
+  Wait NextWait() const override;
+  AmqpStep Refused() override { return AmqpStep::kDone; }
+  int Ended() override;
 
-  AmqpFailure Connect(std::string* err);
-  Step TakeFrames();
-  Step Deliver(const amqp_frame_t& frame);
-  Step FlushAcks();
-  void ConnectionLost(const std::string& why);
-  Step Finish(int status);
+  AmqpStep Deliver(const amqp_frame_t& frame);
+  AmqpStep FlushAcks();
+  AmqpStep Written(uint64_t delivery_tag);
+  AmqpStep AckAndClose(int status);
   WriteResult WriteRecord(std::string line, std::string* err);
   bool CountReached() const { return opts_.count > 0 && written_ >= opts_.count; }
 
-  const AmqpConnectOptions& conn_opts_;
   const SubscribeOptions& opts_;
   int out_fd_;
   OutputQueue out_{SIZE_MAX};  // the line being written (reused: WriteRecord())
-  AmqpUrl url_;
   std::vector<QueueArg> queue_args_;
-  AmqpConnection conn_;
-  Reconnector reconnector_;
+  AmqpSession session_;
   std::string queue_name_;
   std::string consumer_tag_;
   uint64_t last_written_tag_ = 0;  // written, not yet acked
@@ -134,15 +145,10 @@ class Subscriber {
   bool ever_connected_ = false;
   bool have_offset_ = false;  // a message from a stream was written (or skipped)
   int64_t next_offset_ = 0;   // then: where to resume consuming it
-  int exit_ = kExitOk;
 };
 
 bool Subscriber::Prepare(std::string* err) {
   std::string why;
-  if (!ParseAmqpUrl(conn_opts_.url, &url_, &why)) {
-    *err = "--url: " + why;
-    return false;
-  }
   for (const std::string& a : opts_.queue_args) {
     QueueArg q;
     if (!ParseQueueArg(a, &q, &why)) {
@@ -162,24 +168,12 @@ bool Subscriber::Prepare(std::string* err) {
   return true;
 }
 
-AmqpFailure Subscriber::Connect(std::string* err) {
-  AmqpFailure f = conn_.Open(url_, conn_opts_, err);
-  if (f != AmqpFailure::kNone) return f;
-  amqp_connection_state_t c = conn_.get();
-  auto fail = [&](AmqpFailure failure) {
-    conn_.Drop();
-    return failure;
-  };
-  if (!opts_.exchange.empty()) {
-    amqp_exchange_declare(c, kAmqpChannel, amqp_cstring_bytes(opts_.exchange.c_str()),
-                          amqp_cstring_bytes(opts_.exchange_type.c_str()), opts_.passive, 1, 0, 0,
-                          amqp_empty_table);
-    f = conn_.Check(("declaring exchange " + opts_.exchange).c_str(), err);
-    if (f != AmqpFailure::kNone) return fail(f);
-  }
+AmqpFailure Subscriber::SetUp(std::string* err) {
+  AmqpConnection& conn = session_.conn();
+  amqp_connection_state_t c = conn.get();
   amqp_basic_qos(c, kAmqpChannel, 0, static_cast<uint16_t>(opts_.prefetch), 0);
-  f = conn_.Check("setting the prefetch count", err);
-  if (f != AmqpFailure::kNone) return fail(f);
+  AmqpFailure f = conn.Check("setting the prefetch count", err);
+  if (f != AmqpFailure::kNone) return f;
 
   std::vector<amqp_table_entry_t> entries;
   if (opts_.queue_type != "classic") {
@@ -215,9 +209,9 @@ AmqpFailure Subscriber::Connect(std::string* err) {
   amqp_queue_declare_ok_t* ok =
       amqp_queue_declare(c, kAmqpChannel, amqp_cstring_bytes(opts_.queue.c_str()), opts_.passive,
                          /*durable=*/named, /*exclusive=*/!named, /*auto_delete=*/!named, args);
-  f = conn_.Check(
+  f = conn.Check(
       ("declaring queue " + (named ? opts_.queue : std::string("(server-named)"))).c_str(), err);
-  if (f != AmqpFailure::kNone) return fail(f);
+  if (f != AmqpFailure::kNone) return f;
   queue_name_.assign(static_cast<char*>(ok->queue.bytes), ok->queue.len);
 
   if (!opts_.exchange.empty()) {
@@ -225,8 +219,8 @@ AmqpFailure Subscriber::Connect(std::string* err) {
       amqp_queue_bind(c, kAmqpChannel, amqp_cstring_bytes(queue_name_.c_str()),
                       amqp_cstring_bytes(opts_.exchange.c_str()), amqp_cstring_bytes(key.c_str()),
                       amqp_empty_table);
-      f = conn_.Check(("binding to " + opts_.exchange + " with " + key).c_str(), err);
-      if (f != AmqpFailure::kNone) return fail(f);
+      f = conn.Check(("binding to " + opts_.exchange + " with " + key).c_str(), err);
+      if (f != AmqpFailure::kNone) return f;
     }
   }
   // Where to consume a stream from: after the last message written, else as asked.
@@ -248,8 +242,8 @@ AmqpFailure Subscriber::Connect(std::string* err) {
   amqp_basic_consume_ok_t* cok =
       amqp_basic_consume(c, kAmqpChannel, amqp_cstring_bytes(queue_name_.c_str()), amqp_empty_bytes,
                          /*no_local=*/0, /*no_ack=*/0, /*exclusive=*/0, consume_args);
-  f = conn_.Check(("consuming from " + queue_name_).c_str(), err);
-  if (f != AmqpFailure::kNone) return fail(f);
+  f = conn.Check(("consuming from " + queue_name_).c_str(), err);
+  if (f != AmqpFailure::kNone) return f;
   consumer_tag_.assign(static_cast<char*>(cok->consumer_tag.bytes), cok->consumer_tag.len);
   last_written_tag_ = 0;
   unacked_ = 0;
@@ -257,26 +251,51 @@ AmqpFailure Subscriber::Connect(std::string* err) {
   return AmqpFailure::kNone;
 }
 
-void Subscriber::ConnectionLost(const std::string& why) {
-  conn_.Drop();
-  reconnector_.Lost(why, "unacknowledged messages go back to the queue");
+AmqpStep Subscriber::Connected() {
+  LogInfo("consuming from %s", queue_name_.c_str());
+  if (ever_connected_ && opts_.queue.empty()) {
+    LogWarning("new server-named queue: messages published while disconnected were not received");
+  }
+  ever_connected_ = true;
+  return AmqpStep::kContinue;
 }
 
-Subscriber::Step Subscriber::FlushAcks() {
-  if (last_written_tag_ == 0) return Step::kContinue;
-  int rc = amqp_basic_ack(conn_.get(), kAmqpChannel, last_written_tag_, /*multiple=*/1);
+AmqpStep Subscriber::Stop() {
+  AmqpConnection& conn = session_.conn();
+  if (!conn.is_open()) return AmqpStep::kExit;
+  LogInfo("stopping: cancelling the consumer, writing what was delivered");
+  amqp_basic_cancel_t req;
+  req.consumer_tag = amqp_cstring_bytes(consumer_tag_.c_str());
+  req.nowait = 0;
+  int rc = amqp_send_method(conn.get(), kAmqpChannel, AMQP_BASIC_CANCEL_METHOD, &req);
+  if (rc != AMQP_STATUS_OK) return AmqpStep::kExit;  // nothing more can be acked
+  cancelling_ = true;
+  cancel_deadline_ = MonotonicMs() + kCancelTimeoutMs;
+  return AmqpStep::kContinue;
+}
+
+AmqpStep Subscriber::FlushAcks() {
+  if (last_written_tag_ == 0) return AmqpStep::kContinue;
+  int rc = amqp_basic_ack(session_.conn().get(), kAmqpChannel, last_written_tag_, /*multiple=*/1);
   last_written_tag_ = 0;
   unacked_ = 0;
   if (rc != AMQP_STATUS_OK) {
     std::string why;
     DescribeStatus(rc, &why);
-    ConnectionLost("acknowledging: " + why);
-    return Step::kLost;
+    return session_.Lost("acknowledging: " + why);
   }
-  return Step::kContinue;
+  return AmqpStep::kContinue;
 }
 
-Subscriber::Step Subscriber::Deliver(const amqp_frame_t& frame) {
+// Delivery |delivery_tag| is settled on our side (written, or skipped from a stream): it is
+// acknowledged with the next batch, which goes now when half the prefetch window is waiting.
+AmqpStep Subscriber::Written(uint64_t delivery_tag) {
+  last_written_tag_ = delivery_tag;
+  if (++unacked_ >= std::max(1, opts_.prefetch / 2)) return FlushAcks();
+  return AmqpStep::kContinue;
+}
+
+AmqpStep Subscriber::Deliver(const amqp_frame_t& frame) {
   auto* d = static_cast<amqp_basic_deliver_t*>(frame.payload.method.decoded);
   Delivery delivery;
   delivery.exchange.assign(static_cast<char*>(d->exchange.bytes), d->exchange.len);
@@ -284,16 +303,15 @@ Subscriber::Step Subscriber::Deliver(const amqp_frame_t& frame) {
   delivery.delivery_tag = d->delivery_tag;
   delivery.redelivered = d->redelivered;
   amqp_message_t message;
-  amqp_rpc_reply_t r = amqp_read_message(conn_.get(), frame.channel, &message, 0);
+  amqp_rpc_reply_t r = amqp_read_message(session_.conn().get(), frame.channel, &message, 0);
   if (r.reply_type != AMQP_RESPONSE_NORMAL) {
     std::string why;
     DescribeReply(r, &why);
-    ConnectionLost("reading a message: " + why);
-    return Step::kLost;
+    return session_.Lost("reading a message: " + why);
   }
   if (CountReached() || cancelled_) {  // beyond --count: left unacknowledged, redelivered later
     amqp_destroy_message(&message);
-    return Step::kContinue;
+    return AmqpStep::kContinue;
   }
   if (delivery.redelivered) ++redelivered_;
   std::string line, why;
@@ -308,50 +326,46 @@ Subscriber::Step Subscriber::Deliver(const amqp_frame_t& frame) {
                static_cast<long long>(offset), delivery.routing_key.c_str(), why.c_str());
     have_offset_ = true;
     next_offset_ = offset + 1;
-    last_written_tag_ = delivery.delivery_tag;
-    if (++unacked_ >= std::max(1, opts_.prefetch / 2)) return FlushAcks();
-    return Step::kContinue;
+    return Written(delivery.delivery_tag);
   }
   if (!ok) {
     ++rejected_;
     LogWarning("message %llu (routing key %s) rejected: %s",
                static_cast<unsigned long long>(delivery.delivery_tag), delivery.routing_key.c_str(),
                why.c_str());
-    int rc = amqp_basic_reject(conn_.get(), kAmqpChannel, delivery.delivery_tag, 0);
+    int rc = amqp_basic_reject(session_.conn().get(), kAmqpChannel, delivery.delivery_tag, 0);
     if (rc != AMQP_STATUS_OK) {
       DescribeStatus(rc, &why);
-      ConnectionLost("rejecting: " + why);
-      return Step::kLost;
+      return session_.Lost("rejecting: " + why);
     }
-    return Step::kContinue;
+    return AmqpStep::kContinue;
   }
   std::string err;
   WriteResult w = WriteRecord(std::move(line), &err);
   if (w == WriteResult::kClosed) {
     LogInfo("stdout closed; stopping (unwritten messages go back to the queue)");
-    return Finish(kExitOk);
+    return AckAndClose(kExitOk);
   }
   if (w == WriteResult::kError) {
     LogError("writing stdout: %s", err.c_str());
-    return Finish(kExitFailure);
+    return AckAndClose(kExitFailure);
   }
   ++written_;
   if (from_stream) {
     have_offset_ = true;
     next_offset_ = offset + 1;
   }
-  last_written_tag_ = delivery.delivery_tag;
-  if (++unacked_ >= std::max(1, opts_.prefetch / 2)) return FlushAcks();
-  return Step::kContinue;
+  return Written(delivery.delivery_tag);
 }
 
 // Writes |line| and a newline to the (non-blocking) output whole. While the reader takes
 // nothing, heartbeats still go to the broker, so a stalled downstream does not cost the
 // connection (and a redelivery of everything unacknowledged).
 WriteResult Subscriber::WriteRecord(std::string line, std::string* err) {
+  AmqpConnection& conn = session_.conn();
   line.push_back('\n');
   out_.Push(std::move(line));
-  const int beat_ms = conn_.HeartbeatWakeMs();
+  const int beat_ms = conn.HeartbeatWakeMs();
   int64_t next_beat = MonotonicMs() + beat_ms;
   for (;;) {
     switch (out_.FlushTo(out_fd_, err)) {
@@ -373,131 +387,59 @@ WriteResult Subscriber::WriteRecord(std::string line, std::string* err) {
     }
     if (MonotonicMs() >= next_beat) {
       // A failed heartbeat shows as a lost connection at the next read; the line still goes out.
-      conn_.SendHeartbeat();
+      conn.SendHeartbeat();
       next_beat = MonotonicMs() + beat_ms;
     }
   }
 }
 
-Subscriber::Step Subscriber::Finish(int status) {
-  exit_ = status;
-  if (conn_.is_open() && FlushAcks() == Step::kContinue) conn_.Close();
-  conn_.Drop();
-  return Step::kExit;
+// Ends consuming with exit status |status|: acknowledges what was written, then closes the
+// connection politely (what was delivered but not written goes back to the queue).
+AmqpStep Subscriber::AckAndClose(int status) {
+  AmqpConnection& conn = session_.conn();
+  session_.set_exit_status(status);
+  if (conn.is_open() && FlushAcks() == AmqpStep::kContinue) conn.Close();
+  conn.Drop();
+  return AmqpStep::kDone;
 }
 
-Subscriber::Step Subscriber::TakeFrames() {
-  amqp_frame_t frame;
-  std::string lost_why;
-  AmqpConnection::Next next;
-  while ((next = conn_.NextMethod(&frame, &lost_why)) == AmqpConnection::Next::kMethod) {
-    Step s = Step::kContinue;
-    switch (frame.payload.method.id) {
-      case AMQP_BASIC_DELIVER_METHOD:
-        s = Deliver(frame);
-        break;
-      case AMQP_BASIC_CANCEL_OK_METHOD:
-        cancelled_ = true;
-        break;
-      case AMQP_BASIC_CANCEL_METHOD:
-        ConnectionLost("the broker cancelled the consumer (queue deleted?)");
-        return Step::kLost;
-      case AMQP_CONNECTION_CLOSE_METHOD:
-      case AMQP_CHANNEL_CLOSE_METHOD: {
-        std::string why;
-        AmqpFailure f = conn_.HandleClose(frame, &why);
-        if (f == AmqpFailure::kTransient) {
-          ConnectionLost(why);
-          return Step::kLost;
-        }
-        LogError("%s", why.c_str());
-        conn_.Drop();
-        exit_ = f == AmqpFailure::kCredentials ? kExitCredentials : kExitFailure;
-        return Step::kExit;
-      }
-      default:
-        break;
-    }
-    if (s != Step::kContinue) return s;
-    if (StopRequested() && !cancelling_) break;  // cancel first, then take the rest
+AmqpStep Subscriber::Method(const amqp_frame_t& frame) {
+  switch (frame.payload.method.id) {
+    case AMQP_BASIC_DELIVER_METHOD:
+      return Deliver(frame);
+    case AMQP_BASIC_CANCEL_OK_METHOD:
+      cancelled_ = true;
+      break;
+    case AMQP_BASIC_CANCEL_METHOD:
+      return session_.Lost("the broker cancelled the consumer (queue deleted?)");
+    default:
+      break;
   }
-  if (next == AmqpConnection::Next::kLost) {
-    ConnectionLost(lost_why);
-    return Step::kLost;
-  }
-  return FlushAcks();
+  return AmqpStep::kContinue;
 }
 
-int Subscriber::Run() {
-  StopPipe stop;
-  NonBlockingFd nonblocking_out(out_fd_);  // see WriteRecord()
-  for (;;) {
-    if (StopRequested() && !cancelling_) {
-      stop.Drain();
-      if (!conn_.is_open()) return kExitOk;
-      LogInfo("stopping: cancelling the consumer, writing what was delivered");
-      amqp_basic_cancel_t req;
-      req.consumer_tag = amqp_cstring_bytes(consumer_tag_.c_str());
-      req.nowait = 0;
-      int rc = amqp_send_method(conn_.get(), kAmqpChannel, AMQP_BASIC_CANCEL_METHOD, &req);
-      if (rc != AMQP_STATUS_OK) return kExitOk;  // nothing more can be acked
-      cancelling_ = true;
-      cancel_deadline_ = MonotonicMs() + 5000;
-    }
-    if (!conn_.is_open()) {
-      int status = kExitOk;
-      auto r = reconnector_.Attempt([this](std::string* err) { return Connect(err); }, "", &status);
-      if (r == Reconnector::Result::kExit) return status;
-      if (r == Reconnector::Result::kConnected) {
-        LogInfo("consuming from %s", queue_name_.c_str());
-        if (ever_connected_ && opts_.queue.empty()) {
-          LogWarning(
-              "new server-named queue: messages published while disconnected were "
-              "not received");
-        }
-        ever_connected_ = true;
-        continue;
-      }
-    } else {
-      Step s = TakeFrames();
-      if (s == Step::kExit) break;
-      if (s == Step::kLost) continue;
-      if (CountReached() || cancelled_ || (cancelling_ && MonotonicMs() >= cancel_deadline_)) {
-        Finish(kExitOk);
-        break;
-      }
-    }
-    struct pollfd fds[2];
-    nfds_t nfds = 0;
-    fds[nfds++] = {stop.fd(), POLLIN, 0};
-    int timeout;
-    if (conn_.is_open()) {
-      fds[nfds++] = {conn_.fd(), POLLIN, 0};
-      timeout = conn_.HasBufferedInput() ? 0 : conn_.HeartbeatWakeMs();
-      if (cancelling_) timeout = std::min(timeout, 500);
-    } else {
-      timeout = reconnector_.WaitMs();
-    }
-    if (poll(fds, nfds, timeout) < 0 && errno != EINTR) {
-      LogError("poll: %s", strerror(errno));
-      return kExitFailure;
-    }
-  }
+bool Subscriber::Done() const {
+  return session_.conn().is_open() &&
+         (CountReached() || cancelled_ || (cancelling_ && MonotonicMs() >= cancel_deadline_));
+}
+
+AmqpSessionClient::Wait Subscriber::NextWait() const {
+  Wait w;
+  if (cancelling_) w.max_ms = kCancelPollMs;
+  return w;
+}
+
+int Subscriber::Ended() {
+  if (session_.conn().is_open()) AckAndClose(kExitOk);
   LogDebug("%lld lines written, %lld messages rejected, %lld skipped, %lld redelivered", written_,
            rejected_, skipped_, redelivered_);
   if (rejected_ > 0) LogWarning("%lld messages rejected", rejected_);
   if (skipped_ > 0) LogWarning("%lld messages skipped", skipped_);
-  return exit_;
+  return session_.exit_status();
 }
 
 }  // namespace
 
 int RunSubscriber(const AmqpConnectOptions& conn_opts, const SubscribeOptions& opts, int out_fd) {
-  Subscriber s(conn_opts, opts, out_fd);
-  std::string err;
-  if (!s.Prepare(&err)) {
-    LogError("%s", err.c_str());
-    return kExitUsage;
-  }
-  return s.Run();
+  return Subscriber(conn_opts, opts, out_fd).Run();
 }

@@ -1,6 +1,6 @@
 // amqp-sub's engine: consume from a queue bound to an exchange and write each message body as
 // one line on a file descriptor, acknowledging a message only after its line was written.
-// One poll(2) loop over the broker socket and the stop pipe; reconnects with backoff.
+// Runs on an AmqpSession (one poll(2) loop, reconnects with backoff).
 #pragma once
 
 #include <cstddef>

@@ -1,17 +1,29 @@
-// AMQP URL parsing: a thin owner of amqp_parse_url()'s results, and the redacted form for logs.
+// AMQP URL parsing: a thin owner of amqp_parse_url()'s results, the redacted form for logs, and
+// the check for a password in a URL's text.
 #include "amqp/url.h"
 
 #include <amqp.h>
 
 #include <vector>
 
+namespace {
+
+// "user:password@host:port" of "scheme://user:password@host:port/vhost".
+std::string Authority(const std::string& text) {
+  size_t start = text.find("://");
+  if (start == std::string::npos) return "";
+  start += 3;
+  return text.substr(start, text.find('/', start) - start);
+}
+
+}  // namespace
+
 bool ParseAmqpUrl(const std::string& text, AmqpUrl* url, std::string* err) {
   if (text.rfind("amqp://", 0) != 0 && text.rfind("amqps://", 0) != 0) {
     *err = "not an amqp:// or amqps:// URL";
     return false;
   }
-  size_t start = text.find("://") + 3;
-  std::string authority = text.substr(start, text.find('/', start) - start);
+  std::string authority = Authority(text);
   size_t at = authority.rfind('@');
   if (at != std::string::npos) authority.erase(0, at + 1);
   if (authority.empty() || authority[0] == ':') {
@@ -38,6 +50,14 @@ bool ParseAmqpUrl(const std::string& text, AmqpUrl* url, std::string* err) {
   url->port = info.port;
   url->vhost = (info.vhost && *info.vhost) ? info.vhost : "/";
   return true;
+}
+
+bool AmqpUrlHasPassword(const std::string& text) {
+  std::string authority = Authority(text);
+  size_t at = authority.rfind('@');
+  if (at == std::string::npos) return false;
+  size_t colon = authority.find(':');
+  return colon < at && colon + 1 < at;
 }
 
 std::string RedactedUrl(const AmqpUrl& url) {

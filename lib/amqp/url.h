@@ -18,6 +18,10 @@ struct AmqpUrl {
 /// with |err| (which never contains the password) when |text| is not an AMQP URL.
 bool ParseAmqpUrl(const std::string& text, AmqpUrl* url, std::string* err);
 
+/// Whether the text of an amqp:// or amqps:// URL carries a non-empty password
+/// ("amqp://user:PASSWORD@host"), whether or not the rest of it parses.
+bool AmqpUrlHasPassword(const std::string& text);
+
 /// "amqp://user@host:port/vhost" (vhost "/" written as "%2f"): the URL without its password,
 /// for logs and messages.
 std::string RedactedUrl(const AmqpUrl& url);

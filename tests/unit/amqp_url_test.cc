@@ -55,6 +55,17 @@ std::string Render(const std::string& tmpl, const char* json) {
   return t.Render(event.get());
 }
 
+TEST(AmqpUrl, SeesAPasswordInTheText) {
+  EXPECT_TRUE(AmqpUrlHasPassword("amqp://bob:s3cret@broker.example:5673/prod"));
+  EXPECT_TRUE(AmqpUrlHasPassword("amqps://bob:p%40ss@h"));
+  EXPECT_TRUE(AmqpUrlHasPassword("amqp://bob:x@[::1]:5672"));
+  EXPECT_FALSE(AmqpUrlHasPassword("amqp://bob@broker.example:5673/prod"));
+  EXPECT_FALSE(AmqpUrlHasPassword("amqp://bob:@h"));
+  EXPECT_FALSE(AmqpUrlHasPassword("amqp://h:5672/v:x@y"));
+  EXPECT_FALSE(AmqpUrlHasPassword("amqp://[::1]:5672"));
+  EXPECT_FALSE(AmqpUrlHasPassword("not a url"));
+}
+
 TEST(KeyTemplate, FillsPathsAndMarksMissingOnes) {
   EXPECT_EQ(Render("{channel.login}.{type}", R"({"type":"cheer","channel":{"login":"abc"}})"),
             "abc.cheer");
