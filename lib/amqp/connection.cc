@@ -467,42 +467,13 @@ bool AmqpConnection::SendHeartbeat() {
   return amqp_send_frame(conn_, &frame) == AMQP_STATUS_OK;
 }
 
-int64_t MonotonicMs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-Backoff::Backoff(double retry_for_seconds)
-    : retry_for_ms_(retry_for_seconds * 1000),
-      rng_(static_cast<unsigned>(MonotonicMs()) ^ static_cast<unsigned>(getpid())) {}
-
-bool Backoff::Failed(int* delay_ms) {
-  int64_t now = MonotonicMs();
-  if (first_failure_ms_ < 0) first_failure_ms_ = now;
-  ++attempts_;
-  double elapsed = static_cast<double>(now - first_failure_ms_);
-  if (retry_for_ms_ > 0 && elapsed >= retry_for_ms_) return false;
-  int shift = std::min(attempts_ - 1, 6);
-  double base = std::min(5000.0, 100.0 * (1 << shift));
-  std::uniform_real_distribution<double> jitter(0.75, 1.25);
-  double delay = base * jitter(rng_);
-  if (retry_for_ms_ > 0) delay = std::min(delay, retry_for_ms_ - elapsed);
-  *delay_ms = std::max(1, static_cast<int>(delay));
-  return true;
-}
-
-void Backoff::Succeeded() {
-  first_failure_ms_ = -1;
-  attempts_ = 0;
-}
-
 Reconnector::Result Reconnector::AfterAttempt(AmqpFailure f, const std::string& err,
                                               const std::string& unsent, int* exit_status) {
   std::string url = RedactedUrl(url_);
   if (f == AmqpFailure::kNone) {
     LogInfo("connected to %s", url.c_str());
-    backoff_.Succeeded();
+    backoff_.Reset();
+    first_failure_ms_ = -1;
     return Result::kConnected;
   }
   if (f != AmqpFailure::kTransient) {
@@ -518,7 +489,7 @@ Reconnector::Result Reconnector::AfterAttempt(AmqpFailure f, const std::string& 
     return Result::kExit;
   }
   LogWarning("%s: %s; retrying in %d ms (attempt %d)", url.c_str(), err.c_str(), delay,
-             backoff_.attempts());
+             backoff_.failures());
   attempt_at_ = MonotonicMs() + delay;
   return Result::kWaiting;
 }
@@ -531,7 +502,20 @@ void Reconnector::Lost(const std::string& why, const std::string& note) {
   attempt_at_ = MonotonicMs() + delay;
 }
 
-bool Reconnector::NextDelay(int* delay_ms) { return backoff_.Failed(delay_ms); }
+// --retry-for: the budget counts from the first failure since the last success, and the last
+// wait is cut to what is left of it.
+bool Reconnector::NextDelay(int* delay_ms) {
+  int64_t now = MonotonicMs();
+  if (first_failure_ms_ < 0) first_failure_ms_ = now;
+  int delay = backoff_.NextDelayMs();
+  if (retry_for_ > 0) {
+    double left = retry_for_ * 1000 - static_cast<double>(now - first_failure_ms_);
+    if (left <= 0) return false;
+    if (delay > left) delay = std::max(1, static_cast<int>(left));
+  }
+  *delay_ms = delay;
+  return true;
+}
 
 int Reconnector::WaitMs() const {
   return static_cast<int>(std::max<int64_t>(0, attempt_at_ - MonotonicMs()));

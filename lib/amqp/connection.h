@@ -12,7 +12,9 @@
 #include <string>
 
 #include "amqp/url.h"
+#include "core/backoff.h"
 #include "core/cli.h"
+#include "core/time.h"
 
 /// The connection options both commands share.
 struct AmqpConnectOptions {
@@ -109,37 +111,15 @@ class AmqpConnection {
   SSL* opening_ssl_ = nullptr;  // the TLS socket's, noted during its handshake; freed by Drop()
 };
 
-/// Monotonic milliseconds.
-int64_t MonotonicMs();
-
 /// A status from amqp_basic_publish(), amqp_send_method(), ... as text, classified.
 AmqpFailure DescribeStatus(int status, std::string* what);
-
-/// Exponential backoff with jitter for reconnects (100 ms doubling to 5 s, +-25%), and the
-/// --retry-for deadline counted from the first failure since the last success.
-class Backoff {
- public:
-  explicit Backoff(double retry_for_seconds);
-  /// Records a failure. Returns false when the retry budget is spent; otherwise |delay_ms|
-  /// is how long to wait before the next attempt.
-  bool Failed(int* delay_ms);
-  /// Records a success: the next failure starts from the shortest delay with a fresh budget.
-  void Succeeded();
-  int attempts() const { return attempts_; }
-
- private:
-  double retry_for_ms_;
-  int64_t first_failure_ms_ = -1;
-  int attempts_ = 0;
-  std::minstd_rand rng_;
-};
 
 /// The disconnected state both commands share: when to try again, logging each attempt, and
 /// when to give up (--retry-for) or stop at once (credentials refused, fatal refusal).
 class Reconnector {
  public:
   Reconnector(const AmqpUrl& url, double retry_for)
-      : url_(url), retry_for_(retry_for), backoff_(retry_for) {}
+      : url_(url), retry_for_(retry_for), backoff_(kAmqpBackoff) {}
 
   enum class Result { kWaiting, kConnected, kExit };
 
@@ -167,8 +147,12 @@ class Reconnector {
   // otherwise the wait before the next attempt in |delay_ms|.
   bool NextDelay(int* delay_ms);
 
+  // A broker is near: the first retry comes soon (100 ms doubling to 5 s, +-25%).
+  static constexpr BackoffPolicy kAmqpBackoff = {100, 5000, 25};
+
   const AmqpUrl& url_;
   double retry_for_;
-  Backoff backoff_;
+  Backoff backoff_;                // the project's one policy (core/backoff.h)
+  int64_t first_failure_ms_ = -1;  // since the last success: --retry-for counts from here
   int64_t attempt_at_ = 0;
 };

@@ -369,7 +369,7 @@ WriteResult Subscriber::WriteRecord(std::string line, std::string* err) {
   int64_t next_beat = MonotonicMs() + beat_ms;
   for (;;) {
     switch (out_.FlushTo(out_fd_, err)) {
-      case OutputQueue::Flush::kDrained:
+      case OutputQueue::Flush::kOk:
         return WriteResult::kOk;
       case OutputQueue::Flush::kClosed:
         return WriteResult::kClosed;

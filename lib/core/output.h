@@ -9,11 +9,10 @@
 /// The outcome of writing records, for every writer: WriteLine(), OutputQueue (core/
 /// output_queue.h) and twitch-irc's IrcEventWriter.
 enum class WriteResult {
-  kOk,             ///< everything is written
-  kBlocked,        ///< a non-blocking descriptor takes no more now: write again once it is writable
-  kClosed,         ///< the reader went away (EPIPE): end the command cleanly
-  kError,          ///< any other write error (ENOSPC, EIO, ...): a runtime failure
-  kDrained = kOk,  ///< OutputQueue's former name of kOk, kept until its last callers switch
+  kOk,       ///< everything is written
+  kBlocked,  ///< a non-blocking descriptor takes no more now: write again once it is writable
+  kClosed,   ///< the reader went away (EPIPE): end the command cleanly
+  kError,    ///< any other write error (ENOSPC, EIO, ...): a runtime failure
 };
 
 /// Writes |record| followed by '\n' to |fd| (stdout by default), waiting out EAGAIN: never

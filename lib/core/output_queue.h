@@ -36,7 +36,7 @@ class OutputQueue {
   /// |max_bytes|: the bound that Full() reports against (the queue itself takes any amount).
   explicit OutputQueue(size_t max_bytes) : max_bytes_(max_bytes) {}
 
-  /// kOk (kDrained): everything is written; kBlocked: the descriptor takes no more now
+  /// kOk: everything is written; kBlocked: the descriptor takes no more now
   /// (EAGAIN), flush again when it is writable; kClosed: the reader went away (EPIPE); kError:
   /// another write error, |err| says which.
   using Flush = WriteResult;

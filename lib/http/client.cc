@@ -183,11 +183,13 @@ void HttpClient::Launch(HttpTransfer* t, CURLM* multi) {
     t->easy = curl_easy_init();
     if (t->req.token.size() || t->req.client_id.size() || t->req.form.size() ||
         t->req.json.size()) {
-      if (!t->req.client_id.empty())
+      if (!t->req.client_id.empty()) {
         t->headers = curl_slist_append(t->headers, ("Client-Id: " + t->req.client_id).c_str());
-      if (!t->req.token.empty())
+      }
+      if (!t->req.token.empty()) {
         t->headers = curl_slist_append(
             t->headers, ("Authorization: " + t->req.auth_scheme + " " + t->req.token).c_str());
+      }
       if (!t->req.form.empty()) {
         for (const auto& [k, v] : t->req.form) {
           char* ek = curl_easy_escape(t->easy, k.data(), static_cast<int>(k.size()));

@@ -148,8 +148,9 @@ void SetFragments(json_t* ev, const std::string& text, const json_t* emotes) {
   bool any = false;
   for (const Range& r : ranges) {
     if (r.start < next || r.end < r.start || r.end >= count) continue;
-    if (r.start > next)
+    if (r.start > next) {
       AppendPart(parts.get(), "text", text.substr(at[next], at[r.start] - at[next]));
+    }
     AppendPart(parts.get(), "emote", text.substr(at[r.start], at[r.end + 1] - at[r.start]));
     SetString(json_array_get(parts.get(), json_array_size(parts.get()) - 1), "id", r.id);
     next = r.end + 1;

@@ -71,7 +71,7 @@ HttpClientOptions TwitchHttpOptions(const TlsClientOptions& tls) {
 }
 
 TokenProvider::TokenProvider(const TwitchAuthOptions& opts, HttpClient* http)
-    : opts_(opts), http_(http), oauth_(http, opts.auth_url) {
+    : opts_(opts), oauth_(http, opts.auth_url) {
   timer_.owner = this;
 }
 

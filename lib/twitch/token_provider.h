@@ -111,7 +111,6 @@ class TokenProvider {
   void Fail(AuthFailure f, const std::string& err);
 
   TwitchAuthOptions opts_;
-  HttpClient* http_;
   TwitchOAuth oauth_;
   Source source_ = Source::kNone;
   std::string path_;

@@ -108,8 +108,9 @@ std::string TokenToJson(const StoredToken& t) {
       j.get(), "expires_at",
       t.expires_at_ms ? json_string(FormatRfc3339Millis(t.expires_at_ms).c_str()) : json_null());
   json_object_set_new(j.get(), "access_token", json_string(t.access_token.c_str()));
-  if (!t.refresh_token.empty())
+  if (!t.refresh_token.empty()) {
     json_object_set_new(j.get(), "refresh_token", json_string(t.refresh_token.c_str()));
+  }
   return JsonDump(j.get()) + "\n";
 }
 

@@ -371,8 +371,9 @@ int HookServer::Answer(Conn* c, const WebhookResponse& resp) {
     for (const std::string& line : resp.lines) out_.queue().Push(line);
     accepted_++;
     std::string err;
-    if (!state_.Append(resp.fresh_id, NowMillis(), &err))
+    if (!state_.Append(resp.fresh_id, NowMillis(), &err)) {
       LogWarning("--state-file %s", err.c_str());
+    }
     Flush();
     LogDebug("%s", resp.why.c_str());
   } else if (resp.status == 200) {
@@ -408,7 +409,7 @@ void HookServer::OnClosed(struct lws* wsi) {
 void HookServer::Flush() {
   std::string err;
   switch (out_.Flush(&err)) {
-    case OutputQueue::Flush::kDrained:
+    case OutputQueue::Flush::kOk:
     case OutputQueue::Flush::kBlocked:
       return;
     case OutputQueue::Flush::kClosed:
