@@ -3,16 +3,18 @@
 // per-session size and 64 KiB receive buffer), fed through one end of a socketpair that the
 // vhost adopts as an accepted connection. The first byte picks the input's shape: odd, the rest
 // is the whole request (HTTP parser and upgrade included); even, a fixed upgrade request comes
-// first and the rest is the frame stream. Our end's writes are shut down after the input, so the
-// server sees end of input and closes; the loop is serviced without waiting (data is already
-// there) until it has, a bounded number of rounds. Invariants: no crash or sanitizer finding;
-// each text message is valid UTF-8 once complete; fragments never overrun the receive buffer;
-// the connection is always closed and destroyed, so nothing leaks from one input to the next.
+// first and, once the server has answered it, the rest is the frame stream. Our end's writes are
+// shut down after the input, so the server sees end of input and closes; the loop is serviced
+// without waiting (data is already there) until it has, a bounded number of rounds. Invariants: no
+// crash or sanitizer finding; each text message is valid UTF-8 once complete; fragments never
+// overrun the receive buffer; the connection is always closed and destroyed, so nothing leaks from
+// one input to the next.
 #include <fcntl.h>
 #include <libwebsockets.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -28,12 +30,14 @@ struct Session {
 };
 
 bool g_destroyed = false;
+bool g_established = false;
 
 int Callback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in, size_t len) {
   auto* s = static_cast<Session*>(user);
   switch (reason) {
     case LWS_CALLBACK_ESTABLISHED:
       new (s) Session();
+      g_established = true;
       return 0;
     case LWS_CALLBACK_RECEIVE:
       if (len > 65536) abort();
@@ -94,10 +98,14 @@ struct lws_vhost* Vhost() {
   return vhost;
 }
 
-// Writes all of |data| (the socket buffer holds what the harness allows: see the size cap).
+// Writes all of |data|, waiting when the socket is full (the size cap keeps that rare).
 bool WriteAll(int fd, const uint8_t* data, size_t size) {
   while (size > 0) {
-    ssize_t n = write(fd, data, size);
+    ssize_t n = send(fd, data, size, MSG_NOSIGNAL);  // the server may have closed already
+    if (n < 0 && errno == EAGAIN) {
+      if (lws_service(g_context, -1) < 0) return false;
+      continue;
+    }
     if (n <= 0) return false;
     data += n;
     size -= static_cast<size_t>(n);
@@ -116,15 +124,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
   setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
   const bool whole = data[0] & 1;
-  if (!whole && !WriteAll(sv[0], reinterpret_cast<const uint8_t*>(kUpgrade), sizeof kUpgrade - 1)) {
-    abort();
-  }
-  if (!WriteAll(sv[0], data + 1, size - 1)) abort();
-  shutdown(sv[0], SHUT_WR);
-  fcntl(sv[0], F_SETFL, O_NONBLOCK);
   g_destroyed = false;
+  g_established = false;
   if (!lws_adopt_socket_vhost(vhost, sv[1])) abort();  // closes sv[1] itself when it fails
+  fcntl(sv[0], F_SETFL, O_NONBLOCK);
   char sink[4096];
+  if (!whole) {
+    // The frames follow the 101 answer, as a client sends them (RFC 6455 4.1), so they reach the
+    // server's ordinary read path rather than what was left over from the upgrade request.
+    if (!WriteAll(sv[0], reinterpret_cast<const uint8_t*>(kUpgrade), sizeof kUpgrade - 1)) abort();
+    for (int round = 0; !g_established && !g_destroyed && round < 1000; ++round) {
+      if (lws_service(g_context, -1) < 0) abort();
+    }
+    if (!g_established) abort();
+    while (read(sv[0], sink, sizeof sink) > 0) {
+    }
+  }
+  (void)WriteAll(sv[0], data + 1, size - 1);  // what is refused after a close is not read
+  shutdown(sv[0], SHUT_WR);
   for (int round = 0; !g_destroyed && round < 10000; ++round) {
     if (lws_service(g_context, -1) < 0) abort();
     while (read(sv[0], sink, sizeof sink) > 0) {
