@@ -6,9 +6,11 @@
 // first and, once the server has answered it, the rest is the frame stream. Our end's writes are
 // shut down after the input, so the server sees end of input and closes; the loop is serviced
 // without waiting (data is already there) until it has, a bounded number of rounds. Invariants: no
-// crash or sanitizer finding; each text message is valid UTF-8 once complete; fragments never
-// overrun the receive buffer; the connection is always closed and destroyed, so nothing leaks from
-// one input to the next.
+// crash or sanitizer finding; each text message is valid UTF-8 once complete (but see below);
+// fragments never overrun the receive buffer; the connection is always closed and destroyed, so
+// nothing leaks from one input to the next. ws-serve's own callbacks (lib/ws/server.cc) have no
+// entry point to adopt a socket, so they are not reached: this is the library under ws-serve's
+// settings.
 #include <fcntl.h>
 #include <libwebsockets.h>
 #include <sys/socket.h>
@@ -43,7 +45,11 @@ int Callback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void
       if (len > 65536) abort();
       if (s->message.size() < 1 << 20) s->message.append(static_cast<const char*>(in), len);
       if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
-        if (!lws_frame_is_binary(wsi) && s->message.size() < 1 << 20 && !IsValidUtf8(s->message)) {
+        // libwebsockets 4.1.6 checks UTF-8 frame by frame and lets through a sequence left
+        // incomplete by an empty final fragment, which ws-serve therefore checks itself
+        // (Server::OnReceive); any other invalid message is a finding.
+        if (!lws_frame_is_binary(wsi) && s->message.size() < 1 << 20 && len > 0 &&
+            !IsValidUtf8(s->message)) {
           abort();
         }
         s->message.clear();
