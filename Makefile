@@ -9,9 +9,12 @@ BUILD    ?= build
 else
 BUILD    ?= build-sanitize
 endif
-CMAKE_FLAGS = -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSANITIZE=$(SANITIZE)
+# A sanitized tree leaves out the libFuzzer targets: they are built with ASan and UBSan in every
+# tree anyway, so build/fuzz has the same binaries.
+CMAKE_FLAGS = -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSANITIZE=$(SANITIZE) \
+              -DSERVITOR_FUZZ=$(if $(SANITIZE),OFF,ON)
 
-.PHONY: all deps configure check lint lint-bats format-check tidy unit e2e install clean format
+.PHONY: all deps configure check lint lint-bats format-check tidy unit e2e fuzz install clean format
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -45,6 +48,12 @@ unit:
 
 e2e:
 	SERVITOR_BIN=$(abspath $(BUILD))/bin tests/e2e/run
+
+# Each libFuzzer target for SECONDS seconds (tests/fuzz/run); needs clang++ with libFuzzer.
+SECONDS ?= 60
+fuzz:
+	$(MAKE) all SANITIZE=
+	tests/fuzz/run $(SECONDS) build
 
 install: all
 	cmake --install $(BUILD)

@@ -35,6 +35,8 @@ bool SplitHostPort(const std::string& hp, std::string* host, std::string* port_t
     size_t close = hp.find(']');
     if (close == std::string::npos) return false;
     *host = hp.substr(1, close - 1);
+    // Brackets hold an IPv6 address only: "[name]" or "[[x]" would not format back to itself.
+    if (host->find(':') == std::string::npos || host->find('[') != std::string::npos) return false;
     std::string rest = hp.substr(close + 1);
     if (rest.empty()) {
       port_text->clear();

@@ -638,6 +638,12 @@ void Server::OnReceive(Client* c, const void* in, size_t len) {
     LogWarning("client %llu: message with a line break not relayed", c->id);
     return;
   }
+  // libwebsockets 4.1.6 checks UTF-8 frame by frame and misses a sequence left incomplete by an
+  // empty final fragment (found by ws_frames_fuzz): the whole message is checked here.
+  if (!IsValidUtf8(msg)) {
+    LogWarning("client %llu: message not UTF-8 not relayed", c->id);
+    return;
+  }
   if (HasControlCharacter(msg)) {
     LogWarning("client %llu: message with a control character not relayed", c->id);
     return;

@@ -645,6 +645,34 @@ upgrade() {
   assert_output 2
 }
 
+@test "ws-serve: --relay refuses a message whose UTF-8 an empty last fragment leaves incomplete" {
+  start_serve --relay --keep-open
+  # Found by ws_frames_fuzz: libwebsockets checks UTF-8 per frame and lets "caf\xc3" through
+  # when the final fragment is empty.
+  timeout 10 "$PY" -c '
+import socket, sys
+def frame(op, payload, fin=True):
+    mask = b"\x37\xfa\x21\x3d"
+    return (bytes([(0x80 if fin else 0) | op, 0x80 | len(payload)]) + mask +
+            bytes(c ^ mask[i % 4] for i, c in enumerate(payload)))
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+answer = b""
+while b"\r\n\r\n" not in answer:
+    answer += s.recv(4096)
+assert b" 101 " in answer, answer
+s.sendall(frame(1, b"caf\xc3", fin=False) + frame(0, b"") + frame(8, b"\x03\xe8"))
+s.recv(4096)
+' "$PORT"
+  echo last | timeout 10 "$BIN/ws-cat" --send "ws://127.0.0.1:$PORT/" >/dev/null 2>"$T/cat.err"
+  wait_for_line "$T/serve.out" '^last$'
+  run cat "$T/serve.out"
+  assert_output 'last'
+  run grep -c 'message not UTF-8 not relayed' "$T/serve.log"
+  assert_output 1
+}
+
 @test "ws-serve: --max-clients refuses clients beyond it with 503, and takes them again later" {
   start_serve --max-clients 2
   timeout 20 "$BIN/ws-cat" "ws://127.0.0.1:$PORT/" >/dev/null 2>&1 &

@@ -23,6 +23,9 @@ TEST(WsAddress, ListenAddress) {
   EXPECT_FALSE(ParseListenAddress("h:65536", &host, &port, &err));
   EXPECT_FALSE(ParseListenAddress("h:8o", &host, &port, &err));
   EXPECT_FALSE(ParseListenAddress("::1:80", &host, &port, &err));
+  // Found by address_fuzz: what is in brackets must be an IPv6 address.
+  EXPECT_FALSE(ParseListenAddress("[[;;]:0", &host, &port, &err));
+  EXPECT_FALSE(ParseListenAddress("[localhost]:80", &host, &port, &err));
   EXPECT_NE(err, "");
 }
 
