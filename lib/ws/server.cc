@@ -176,8 +176,8 @@ class Server {
   void PauseInput(bool pause);
   void EndOfInput();
   void StartDrain(const char* why);
-  void MaybeFinish();
-  void Finish();
+  void MaybeStopLoop();
+  void StopLoop();
   void StopRelaying();
   void UpdateRelayFlow();
 
@@ -287,6 +287,12 @@ void RetainTick(lws_sorted_usec_list_t* sul) noexcept {
     LoopTimer<Server>::OwnerOf(sul)->OnRetainTick();
     return 0;
   });
+}
+
+// Sets the code and reason of the close frame that ends |wsi|.
+void CloseReason(struct lws* wsi, enum lws_close_status code, const char* reason) {
+  lws_close_reason(wsi, code, reinterpret_cast<unsigned char*>(const_cast<char*>(reason)),
+                   strlen(reason));
 }
 
 // The retention ages lines by the loop's monotonic clock.
@@ -562,8 +568,7 @@ void Server::AttachClient(Client* c) {
 
 int Server::OnWriteable(Client* c) {
   if (c->kicked) {
-    lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                     reinterpret_cast<unsigned char*>(const_cast<char*>("too slow")), 8);
+    CloseReason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow");
     return -1;
   }
   if (!c->notice.empty()) {  // before its backlog, in a write of its own
@@ -604,8 +609,7 @@ int Server::OnWriteable(Client* c) {
     return 0;
   }
   if (draining_) {
-    lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL,
-                     reinterpret_cast<unsigned char*>(const_cast<char*>("end of input")), 12);
+    CloseReason(c->wsi, LWS_CLOSE_STATUS_NORMAL, "end of input");
     return -1;
   }
   return 0;
@@ -678,7 +682,7 @@ void Server::FlushStdout() {
       break;
   }
   UpdateRelayFlow();
-  if (relay_out_.queue().empty()) MaybeFinish();
+  if (relay_out_.queue().empty()) MaybeStopLoop();
 }
 
 // lws closed our duplicate of stdout: the reader has gone, or stdout goes on without it.
@@ -692,7 +696,7 @@ void Server::StopRelaying() {
   relay_closed_ = true;
   relay_out_.queue() = OutputQueue(opts_.relay_buffer);
   UpdateRelayFlow();
-  MaybeFinish();
+  MaybeStopLoop();
 }
 
 // Backpressure: over --relay-buffer no client is read; from half of it, again.
@@ -722,7 +726,7 @@ void Server::OnClosed(SessionData* sd) {
   LogInfo("client %llu: disconnected; %zu clients", c->id, clients_.size());
   delete c;
   if (have_pending_) PumpLines();
-  MaybeFinish();
+  MaybeStopLoop();
 }
 
 int Server::OnStdinReadable(struct lws* wsi) {
@@ -818,7 +822,7 @@ void Server::OnDrainTimeout() {
   size_t behind = clients_.size();
   LogWarning("drain timeout (%gs): closing %zu clients that are behind", opts_.drain_timeout,
              behind);
-  Finish();
+  StopLoop();
 }
 
 // Takes the next valid line into pending_; false when no complete line is buffered.
@@ -946,14 +950,14 @@ void Server::StartDrain(const char* why) {
     lws_sul_schedule(context_, 0, &drain_timer_.sul, DrainTimeout,
                      static_cast<lws_usec_t>(opts_.drain_timeout * LWS_US_PER_SEC));
   }
-  MaybeFinish();
+  MaybeStopLoop();
 }
 
-void Server::MaybeFinish() {
-  if (draining_ && clients_.empty() && (relay_closed_ || relay_out_.queue().empty())) Finish();
+void Server::MaybeStopLoop() {
+  if (draining_ && clients_.empty() && (relay_closed_ || relay_out_.queue().empty())) StopLoop();
 }
 
-void Server::Finish() {
+void Server::StopLoop() {
   done_ = true;
   lws_cancel_service(context_);
 }
