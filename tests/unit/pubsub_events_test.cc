@@ -3,7 +3,6 @@
 // "fragments" must give back its "message".
 #include "twitch/pubsub_events.h"
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,35 +10,12 @@
 
 #include "core/event.h"
 #include "core/time.h"
+#include "golden.h"
 
 namespace {
 
 const std::string kDir = TEST_DATA_DIR "/pubsub";
 constexpr int64_t kClockStart = 1767225600000;  // 2026-01-01T00:00:00.000Z
-
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  return lines;
-}
-
-std::vector<std::string> GoldenNames() {
-  std::vector<std::string> names;
-  DIR* d = opendir(kDir.c_str());
-  if (!d) return names;
-  const std::string ext = ".frames";
-  while (dirent* e = readdir(d)) {
-    std::string f = e->d_name;
-    if (f.size() > ext.size() && f.compare(f.size() - ext.size(), ext.size(), ext) == 0) {
-      names.push_back(f.substr(0, f.size() - ext.size()));
-    }
-  }
-  closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 // The parts' texts joined must be the message, and a fragments key needs a non-text part.
 void ExpectFragmentsGiveMessage(const json_t* ev) {
@@ -59,7 +35,7 @@ void ExpectFragmentsGiveMessage(const json_t* ev) {
 }
 
 TEST(PubSubEvents, GoldenFiles) {
-  std::vector<std::string> names = GoldenNames();
+  std::vector<std::string> names = GoldenNames(kDir, ".frames");
   ASSERT_GE(names.size(), 7u);
   for (const std::string& name : names) {
     SCOPED_TRACE(name);
