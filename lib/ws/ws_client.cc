@@ -144,7 +144,7 @@ void WsClient::Connect() {
   ci.port = opts_.url.port;
   ci.path = opts_.url.path.c_str();
   ci.host = host_header_.c_str();
-  ci.origin = host_header_.c_str();
+  // No Origin: this is not a browser (ws-serve serves browsers only from its own origin).
   ci.local_protocol_name = kProtocol;
   ci.ietf_version_or_minus_one = -1;
   ci.pwsi = &c->wsi;

@@ -262,8 +262,16 @@ serve() {
   assert_failure 1
   [[ "$stderr" == *"ws-cat: error: wss://localhost:$PORT/: the server's certificate is not trusted: self-signed certificate"* ]]
   [[ "$stderr" != *reconnecting* ]]
-  # The name must match too.
-  run --separate-stderr timeout 10 "$BIN/ws-cat" --reconnect --cacert "$T/cert.pem" "wss://127.0.0.2:$PORT/"
+  # The name must match too: the same certificate served on 127.0.0.2, which it does not name.
+  mkfifo "$T/in2"
+  "$BIN/ws-serve" --listen 127.0.0.2:0 --keep-open --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" \
+    <"$T/in2" 2>"$T/serve2.log" 3>&- 7>&- &
+  PIDS+=($!)
+  exec 8>"$T/in2"
+  local port2
+  port2=$(listen_port "$T/serve2.log")
+  run --separate-stderr timeout 10 "$BIN/ws-cat" --reconnect --cacert "$T/cert.pem" "wss://127.0.0.2:$port2/"
+  exec 8>&-
   assert_failure 1
   [[ "$stderr" == *"not trusted: IP address mismatch"* ]]
 }
@@ -272,7 +280,9 @@ serve() {
   serve 0 --retain-file "$T/retained.ndjson"
   local i
   for i in 1 2 3; do printf '{"v":1,"type":"follow","id":"e%d"}\n' "$i" >&7; done
-  timeout 30 "$BIN/ws-cat" --reconnect --after e1 "ws://127.0.0.1:$PORT/" >"$T/out" 2>"$T/err" &
+  # Not under timeout(1): teardown's kill -9 must reach ws-cat itself, which would otherwise
+  # reconnect for ever.
+  "$BIN/ws-cat" --reconnect --after e1 "ws://127.0.0.1:$PORT/" >"$T/out" 2>"$T/err" 3>&- 7>&- &
   local cat_pid=$!
   PIDS+=($cat_pid)
   wait_for_line "$T/out" '"id":"e3"'
