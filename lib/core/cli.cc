@@ -2,12 +2,14 @@
 // exit statuses of exit_status.h.
 #include "core/cli.h"
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 
 #include "core/exit_status.h"
 #include "core/log.h"
+#include "core/output.h"
 #include "version.h"
 
 void SetupApp(CLI::App& app, const char* program) {
@@ -56,18 +58,30 @@ void AddTlsClientOptions(CLI::App& app, TlsClientOptions* opts, bool client_cert
   }
 }
 
+namespace {
+
+// Writes --help or --version text to stdout: 0, or 0 when the reader went away (EPIPE), or 1 with
+// a message when the write failed otherwise (a full disk, /dev/full).
+int PrintAndExit(const std::string& text) {
+  std::string err;
+  if (WriteAll(text, &err) == WriteResult::kError) {
+    LogError("standard output: %s", err.c_str());
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 int ParseCommandLine(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return kExitOk;
+    return PrintAndExit(app.help());
   } catch (const CLI::CallForAllHelp&) {
-    std::cout << app.help("", CLI::AppFormatMode::All);
-    return kExitOk;
+    return PrintAndExit(app.help("", CLI::AppFormatMode::All));
   } catch (const CLI::CallForVersion& e) {
-    std::cout << e.what() << "\n";
-    return kExitOk;
+    return PrintAndExit(std::string(e.what()) + "\n");
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return kExitOk;
     LogError("%s", e.what());

@@ -2,10 +2,14 @@
 // --version, and the mapping of CLI11's outcomes to our exit statuses.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
 
 #include "core/tls_options.h"
+
+// CLI11 is included only where options are added (a header-only library, heavy to compile).
+namespace CLI {
+class App;
+}
 
 /// -v/--verbose (repeatable) and -q/--quiet.
 struct LogOptions {
@@ -26,8 +30,9 @@ void AddTlsClientOptions(CLI::App& app, TlsClientOptions* opts, bool client_cert
 void SetupApp(CLI::App& app, const char* program);
 
 /// Parses argv. Returns -1 when the command should run; otherwise the exit status to return
-/// at once: 0 after --help/--version, kExitUsage (2) after a usage error, whose message went to
-/// stderr as "<program>: error: ...".
+/// at once: 0 after --help/--version (also when the reader of stdout went away; kExitFailure (1)
+/// with a message when writing them failed otherwise), kExitUsage (2) after a usage error, whose
+/// message went to stderr as "<program>: error: ...".
 int ParseCommandLine(CLI::App& app, int argc, char** argv);
 
 /// Reads a secret: the first line of |file| when one is named (the command line wins), else the

@@ -3,6 +3,15 @@
 
 #include <cstdlib>
 
+namespace {
+
+int AppendTo(const char* buffer, size_t size, void* data) {
+  static_cast<std::string*>(data)->append(buffer, size);
+  return 0;
+}
+
+}  // namespace
+
 JsonPtr JsonParse(std::string_view text, std::string* err) {
   json_error_t error;
   json_t* j = json_loadb(text.data(), text.size(), JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
@@ -14,11 +23,17 @@ JsonPtr JsonParse(std::string_view text, std::string* err) {
 }
 
 std::string JsonDump(const json_t* j) {
-  char* s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-  if (!s) return "null";
-  std::string out(s);
-  free(s);
+  std::string out;
+  JsonAppend(j, &out);
   return out;
+}
+
+void JsonAppend(const json_t* j, std::string* out) {
+  size_t before = out->size();
+  if (!j || json_dump_callback(j, AppendTo, out, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+    out->resize(before);
+    out->append("null");
+  }
 }
 
 json_t* JsonPath(json_t* root, std::string_view dotted) {

@@ -27,6 +27,9 @@ JsonPtr JsonParse(std::string_view text, std::string* err);
 /// Serialises |j| compactly on one line, keys in insertion order, UTF-8 kept as it is.
 std::string JsonDump(const json_t* j);
 
+/// The same serialisation appended to |out| (no intermediate copy).
+void JsonAppend(const json_t* j, std::string* out);
+
 /// Borrowed lookup of a dotted path ("channel.login") through nested objects; null when absent.
 json_t* JsonPath(json_t* root, std::string_view dotted);
 

@@ -35,16 +35,27 @@ void OnStopSignal(int sig) {
   if (g_wake) g_wake(g_wake_arg);
 }
 
+volatile sig_atomic_t g_reload = 0;
+
+void OnReloadSignal(int) {
+  g_reload = 1;
+  if (g_wake) g_wake(g_wake_arg);
+}
+
+void Handle(int sig, void (*handler)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(sig, &sa, nullptr);
+}
+
 }  // namespace
 
 void InstallStopSignals() {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  Handle(SIGINT, OnStopSignal);
+  Handle(SIGTERM, OnStopSignal);
 }
 
 bool StopRequested() { return g_stop_signal != 0; }
@@ -54,6 +65,14 @@ void SetStopWakeup(void (*wake)(void* arg), void* arg) {
   g_wake = nullptr;
   g_wake_arg = arg;
   g_wake = wake;
+}
+
+void InstallReloadSignal() { Handle(SIGHUP, OnReloadSignal); }
+
+bool TakeReloadRequest() {
+  if (!g_reload) return false;
+  g_reload = 0;
+  return true;
 }
 
 void ResetStopForTesting() { g_stop_signal = 0; }

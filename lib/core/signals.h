@@ -18,5 +18,12 @@ int StopSignal();
 /// loop (for example lws_cancel_service). It must be async-signal-safe. Pass nullptr to clear.
 void SetStopWakeup(void (*wake)(void* arg), void* arg);
 
+/// Installs a handler for SIGHUP (reload): it records the request and wakes the loop as a stop
+/// signal does (SetStopWakeup). Without it, SIGHUP keeps its default action.
+void InstallReloadSignal();
+
+/// True when a SIGHUP has come since the last call (several in between count as one).
+bool TakeReloadRequest();
+
 /// For tests: clears the stop state.
 void ResetStopForTesting();

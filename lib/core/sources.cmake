@@ -1,4 +1,5 @@
 list(APPEND SERVITOR_SOURCES
+  lib/core/atomic_file.cc
   lib/core/backoff.cc
   lib/core/cli.cc
   lib/core/event.cc

@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "core/log.h"
+#include "core/tls_options.h"
 #include "version.h"
 #include "ws/loop.h"
 
@@ -137,6 +138,7 @@ struct HttpTransfer {
   long retry_in_ms = 0;
   int64_t retry_at_ms = -1;  // Perform(): waiting for a retry until then
   bool finished = false;     // Perform(): the outcome is in |resp|
+  bool refused = false;      // the loop refused a socket of this attempt: OnRefused() ends it
   LoopTimer<HttpTransfer> retry{};
 };
 
@@ -219,8 +221,15 @@ void HttpClient::Launch(HttpTransfer* t, CURLM* multi) {
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, opts_.connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, opts_.timeout_ms);
-  if (!opts_.cacert.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, opts_.cacert.c_str());
+  // Without --cacert not the default bundle, parsed whole into each TLS context (about 140
+  // certificates, 0.6 MB of heap), but only the CA directory libcurl was built with
+  // (/etc/ssl/certs on Debian: the same certificates, looked up by hash when a chain is verified).
+  curl_easy_setopt(e, CURLOPT_CAINFO, opts_.cacert.empty() ? nullptr : opts_.cacert.c_str());
+  curl_easy_setopt(e, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
   if (opts_.insecure) {
+    if (t->req.url.compare(0, 8, "https://") == 0) {
+      WarnInsecure(t->req.url.substr(0, t->req.url.find_first_of("/?#", 8)));  // no path, no query
+    }
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
@@ -244,8 +253,26 @@ void HttpClient::Launch(HttpTransfer* t, CURLM* multi) {
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   ++t->resp.attempts;
   t->retry_at_ms = -1;
+  t->refused = false;
   t->attempt_started_ms = SteadyMs();
   curl_multi_add_handle(multi, e);
+}
+
+void HttpReadAnswer(HttpResponse* r, const std::string& what) {
+  std::string perr;
+  if (!r->body.empty()) r->json = JsonParse(r->body, &perr);
+  if (r->status >= 200 && r->status < 300) {
+    r->failure = HttpFailure::kNone;
+    r->error.clear();
+    return;
+  }
+  r->failure = HttpFailure::kStatus;
+  if (r->json && json_is_object(r->json.get())) {
+    r->message = JsonString(r->json.get(), "message");
+    if (r->message.empty()) r->message = JsonString(r->json.get(), "error");
+  }
+  r->error =
+      what + ": HTTP " + std::to_string(r->status) + (r->message.empty() ? "" : ": ") + r->message;
 }
 
 bool HttpClient::ShouldRetry(HttpTransfer* t, CURLcode code) {
@@ -266,20 +293,8 @@ bool HttpClient::ShouldRetry(HttpTransfer* t, CURLcode code) {
     t->retry_in_ms = HttpBackoffMs(r.attempts, opts_.retry_base_ms, opts_.max_retry_wait_ms, &rng_);
   } else {
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
-    std::string perr;
-    if (!r.body.empty()) r.json = JsonParse(r.body, &perr);
-    if (r.status >= 200 && r.status < 300) {
-      r.failure = HttpFailure::kNone;
-      r.error.clear();
-      return false;
-    }
-    r.failure = HttpFailure::kStatus;
-    if (r.json && json_is_object(r.json.get())) {
-      r.message = JsonString(r.json.get(), "message");
-      if (r.message.empty()) r.message = JsonString(r.json.get(), "error");
-    }
-    r.error =
-        what + ": HTTP " + std::to_string(r.status) + (r.message.empty() ? "" : ": ") + r.message;
+    HttpReadAnswer(&r, what);
+    if (r.ok()) return false;
     if (r.status == 429) {
       // Ratelimit-Reset: when the bucket is full again (Unix seconds); Retry-After: seconds.
       long wait = -1;
@@ -430,6 +445,22 @@ void HttpClient::OnRetryTimer(lws_sorted_usec_list_t* sul) noexcept {
   });
 }
 
+void HttpClient::OnRefused(lws_sorted_usec_list_t* sul) noexcept {
+  GuardCallback([sul] {
+    HttpTransfer* t = LoopTimer<HttpTransfer>::OwnerOf(sul);
+    HttpClient* c = t->client;
+    curl_multi_remove_handle(c->loop_, t->easy);
+    HttpResponse& r = t->resp;
+    r.failure = HttpFailure::kNetwork;
+    r.status = 0;
+    r.error = t->req.method + " " + t->req.url +
+              ": the event loop refused its socket (too many connections or open files?)";
+    LogError("http: %s", r.error.c_str());
+    c->Complete(t);
+    return 0;
+  });
+}
+
 namespace {
 void RequestWritable(lws_sorted_usec_list_t* sul) noexcept {
   HttpSocketWatch* w = LoopTimer<HttpSocketWatch>::OwnerOf(sul);
@@ -437,7 +468,7 @@ void RequestWritable(lws_sorted_usec_list_t* sul) noexcept {
 }
 }  // namespace
 
-int HttpClient::SocketCallback(CURL*, curl_socket_t s, int what, void* userp,
+int HttpClient::SocketCallback(CURL* easy, curl_socket_t s, int what, void* userp,
                                void* socketp) noexcept {
   return GuardCallback([&] {
     auto* c = static_cast<HttpClient*>(userp);
@@ -458,8 +489,16 @@ int HttpClient::SocketCallback(CURL*, curl_socket_t s, int what, void* userp,
                                                             kProtocolName, nullptr);
       if (!wsi) {
         if (fd >= 0) close(fd);
-        LogError("http: cannot add a socket to the event loop");
-        return -1;
+        // Returning -1 would give up the whole multi handle (every transfer in it, and every one
+        // after). This transfer alone fails, from the loop: curl's handles do not change inside
+        // curl's callbacks.
+        HttpTransfer* t = nullptr;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, &t);
+        if (t && !t->refused) {
+          t->refused = true;
+          lws_sul_schedule(c->context_, 0, &t->retry.sul, &HttpClient::OnRefused, 0);
+        }
+        return 0;
       }
       if (!w) {
         c->watches_.push_back(std::make_unique<HttpSocketWatch>());

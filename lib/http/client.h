@@ -74,6 +74,11 @@ struct HttpResponse {
   std::string Header(const std::string& lower_name) const;
 };
 
+/// Reads the answer in |r| (its status and body, set): |json| parsed from a body; on a 2xx,
+/// failure kNone; otherwise kStatus, with Twitch's "message" (or "error") and |error| as
+/// "<what>: HTTP <status>[: <message>]". The one place an HTTP answer becomes an outcome.
+void HttpReadAnswer(HttpResponse* r, const std::string& what);
+
 /// The wait before retry number |retry| (1: the first): |base_ms| doubled per retry, capped at
 /// |max_ms|, with jitter (a uniform pick in its upper half). The one place backoff is decided.
 long HttpBackoffMs(int retry, long base_ms, long max_ms, std::mt19937* rng);
@@ -113,6 +118,8 @@ class HttpClient {
   static int TimerCallback(CURLM* multi, long timeout_ms, void* userp) noexcept;
   static void OnTimer(lws_sorted_usec_list_t* sul) noexcept;
   static void OnRetryTimer(lws_sorted_usec_list_t* sul) noexcept;
+  // Ends a transfer whose socket the loop refused (SocketCallback()), as a network failure.
+  static void OnRefused(lws_sorted_usec_list_t* sul) noexcept;
   static int LwsCallback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in,
                          size_t len) noexcept;
 

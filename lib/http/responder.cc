@@ -1,6 +1,12 @@
 // The HTTP side of a libwebsockets server (see responder.h).
 #include "http/responder.h"
 
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
 #include <cstring>
 #include <vector>
 
@@ -8,6 +14,10 @@
 #include "http/static_files.h"
 
 namespace {
+
+// TCP_ESTABLISHED of <netinet/tcp.h>, whose struct tcp_info (without tcpi_bytes_received) cannot
+// be included beside <linux/tcp.h>'s.
+constexpr unsigned kTcpEstablished = 1;
 
 // Room for the status line and the headers this file writes.
 constexpr size_t kHeaderRoom = 1024;
@@ -65,7 +75,7 @@ const char* MethodName(HttpMethod method) {
 }
 
 bool HttpWriteResponse(struct lws* wsi, unsigned status, const char* type, std::string_view body,
-                       const char* allow) {
+                       HttpThen then, const char* allow) {
   std::vector<unsigned char> buf(LWS_PRE + kHeaderRoom + body.size());
   unsigned char* start = buf.data() + LWS_PRE;
   unsigned char* p = start;
@@ -73,6 +83,7 @@ bool HttpWriteResponse(struct lws* wsi, unsigned status, const char* type, std::
   if (lws_add_http_common_headers(wsi, status, type, body.size(), &p, end)) return false;
   if (!AddHeader(wsi, "cache-control:", "no-store", &p, end)) return false;
   if (allow && !AddHeader(wsi, "allow:", allow, &p, end)) return false;
+  if (then == HttpThen::kClose && !AddHeader(wsi, "connection:", "close", &p, end)) return false;
   if (lws_finalize_http_header(wsi, &p, end)) return false;
   if (RequestMethod(wsi) != HttpMethod::kHead) {
     memcpy(p, body.data(), body.size());
@@ -84,7 +95,7 @@ bool HttpWriteResponse(struct lws* wsi, unsigned status, const char* type, std::
 
 int HttpRespond(struct lws* wsi, unsigned status, const char* type, std::string_view body,
                 const char* allow) {
-  if (!HttpWriteResponse(wsi, status, type, body, allow)) return -1;
+  if (!HttpWriteResponse(wsi, status, type, body, HttpThen::kKeepAlive, allow)) return -1;
   return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -118,6 +129,21 @@ int HttpServeStatic(struct lws* wsi, const std::string& root, const std::string&
   int n = lws_serve_http_file(wsi, file.c_str(), ContentTypeFor(file), nullptr, 0);
   if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) return -1;
   return 0;
+}
+
+bool HttpBytesTaken(struct lws* wsi, unsigned long long* taken) {
+  int fd = lws_get_socket_fd(wsi);
+  struct tcp_info info;
+  memset(&info, 0, sizeof info);
+  socklen_t len = sizeof info;
+  int waiting = 0;
+  if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
+      len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received ||
+      info.tcpi_state != kTcpEstablished || ioctl(fd, SIOCINQ, &waiting) != 0) {
+    return false;
+  }
+  *taken = info.tcpi_bytes_received - static_cast<unsigned long long>(waiting);
+  return true;
 }
 
 bool HttpBody::Append(const void* data, size_t len) {

@@ -198,7 +198,7 @@ TEST(Log, WaitsBrieflyForAFullNonBlockingStderr) {
 }
 
 TEST(ReadSecret, FileOnTheCommandLineWinsOverTheEnvironment) {
-  std::string path = testing::TempDir() + "/secret";
+  std::string path = testing::TempDir() + "/secret." + std::to_string(getpid());
   std::ofstream(path) << "from-file\r\nsecond line\n";
   setenv("SERVITOR_TEST_SECRET", "from-env", 1);
   std::string secret, err;

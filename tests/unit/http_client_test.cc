@@ -4,6 +4,7 @@
 // far, timeouts, a refused connection, the token never in an error, and the same requests driven
 // from an lws loop while a loop timer keeps ticking.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -308,6 +309,65 @@ TEST(HttpClientTest, LoopDrivenNetworkFailure) {
   ASSERT_TRUE(loop.RunOne(&client, req, &got));
   EXPECT_EQ(got.failure, HttpFailure::kNetwork);
   EXPECT_EQ(got.attempts, 3);
+}
+
+int IdleCallback(lws*, lws_callback_reasons, void*, void*, size_t) { return 0; }
+
+// Pipes whose read ends fill a loop's descriptor table (their write ends stay open, so that the
+// loop does not close the read ends).
+struct PipeFiller {
+  std::vector<int> write_ends;
+  ~PipeFiller() {
+    for (int fd : write_ends) close(fd);
+  }
+  // Adopts read ends into |context| until it refuses one; returns how many it took.
+  int Fill(lws_context* context) {
+    static const lws_protocols kProtocols[] = {{"idle", IdleCallback, 0, 0, 0, nullptr, 0},
+                                               {nullptr, nullptr, 0, 0, 0, nullptr, 0}};
+    lws_context_creation_info info = {};
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = kProtocols;
+    info.vhost_name = "idle";
+    lws_vhost* vhost = lws_create_vhost(context, &info);
+    if (!vhost) return -1;
+    for (int n = 0; n < 64; ++n) {
+      int p[2];
+      if (pipe(p) != 0) return -1;
+      write_ends.push_back(p[1]);
+      lws_sock_file_fd_type u;
+      u.filefd = p[0];
+      if (!lws_adopt_descriptor_vhost(vhost, LWS_ADOPT_RAW_FILE_DESC, u, "idle", nullptr)) {
+        close(p[0]);
+        return n;
+      }
+    }
+    return -1;
+  }
+};
+
+// A loop whose descriptor table is full refuses curl's socket: the request fails with a clear
+// error, the client stays usable (its multi handle is not given up), and nothing crashes.
+TEST(HttpClientTest, LoopThatRefusesTheSocketFailsTheRequest) {
+  ScriptedServer server({{Reply(200, "{}")}, {Reply(200, "{}")}});
+  PipeFiller pipes;
+  TestLoop loop(4);
+  ASSERT_TRUE(loop.context);
+  ASSERT_GE(pipes.Fill(loop.context.get()), 0);
+  HttpClient client(FastOptions());
+  std::string err;
+  ASSERT_TRUE(client.Attach(loop.context.get(), &err)) << err;
+  HttpRequest req;
+  req.url = server.url("/helix/users");
+  for (int i = 0; i < 2; ++i) {
+    HttpResponse got;
+    ASSERT_TRUE(loop.RunOne(&client, req, &got));
+    EXPECT_EQ(got.failure, HttpFailure::kNetwork);
+    EXPECT_EQ(got.attempts, 1);
+    EXPECT_NE(got.error.find("GET " + req.url + ": the event loop refused its socket"),
+              std::string::npos)
+        << got.error;
+    EXPECT_EQ(client.InFlight(), 0u);
+  }
 }
 
 }  // namespace

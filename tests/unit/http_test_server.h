@@ -114,11 +114,13 @@ struct TestLoop {
   LwsContextPtr context;
   LoopTimer<TestLoop> tick{};
   int ticks = 0;
-  TestLoop() {
+  // |fd_limit|: the most descriptors the loop takes (0: lws' default, as the process allows).
+  explicit TestLoop(unsigned fd_limit = 0) {
     lws_set_log_level(LLL_ERR, nullptr);
     lws_context_creation_info info = {};
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.fd_limit_per_thread = fd_limit;
     context.reset(lws_create_context(&info));
     tick.owner = this;
     Schedule();
