@@ -1,4 +1,5 @@
 // ws-cat: connects to a WebSocket server and prints each text message it receives as one line.
+#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 

@@ -1,5 +1,6 @@
 // ws-serve: broadcasts every line of stdin as one WebSocket text frame to every connected client,
 // and serves the overlay page and /healthz on the same port.
+#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct Options {
   std::string slow_client = "disconnect";
   std::string root;
   std::string token_file;
+  std::string control_token_file;
   ServeOptions serve;
 };
 
@@ -32,22 +34,8 @@ int Run(Options& o) {
   }
   o.serve.slow_client =
       o.slow_client == "drop" ? SlowClientPolicy::kDrop : SlowClientPolicy::kDisconnect;
-  if (o.serve.history > o.serve.max_queue || o.serve.retain > o.serve.max_queue / 2) {
-    LogError("--history %zu, --retain %zu: more than --max-queue %zu (or half of it)",
-             o.serve.history, o.serve.retain, o.serve.max_queue);
-    return kExitUsage;
-  }
-  if (!o.serve.retain_file.empty() && o.serve.retain == 0) {
-    LogError("--retain-file needs --retain above 0");
-    return kExitUsage;
-  }
-  if (o.serve.max_queue < 2 || o.serve.max_line > o.serve.max_queue_bytes / 2) {
-    LogError("--max-line %zu: more than half of --max-queue-bytes %zu (or --max-queue < 2)",
-             o.serve.max_line, o.serve.max_queue_bytes);
-    return kExitUsage;
-  }
-  if (o.serve.tls_cert.empty() != o.serve.tls_key.empty()) {
-    LogError("--tls-cert and --tls-key go together");
+  if (!CheckServeOptions(o.serve, &err)) {
+    LogError("%s", err.c_str());
     return kExitUsage;
   }
   if (!o.root.empty()) {
@@ -65,6 +53,14 @@ int Run(Options& o) {
   }
   if (o.serve.token.empty() && !ReadSecret(o.token_file, "WS_SERVE_TOKEN", &o.serve.token, &err)) {
     LogError("--token-file %s", err.c_str());
+    return kExitUsage;
+  }
+  if (!ReadSecret(o.control_token_file, "WS_SERVE_CONTROL_TOKEN", &o.serve.control_token, &err)) {
+    LogError("--control-token-file %s", err.c_str());
+    return kExitUsage;
+  }
+  if (!o.serve.control_token.empty() && o.serve.control_token == o.serve.token) {
+    LogError("the control token is the read token: every reader could send commands");
     return kExitUsage;
   }
   InstallStopSignals();
@@ -117,6 +113,9 @@ int main(int argc, char** argv) {
       ->type_name("TOKEN");
   app.add_option("--token-file", o.token_file, "Read the token from the first line of FILE")
       ->type_name("FILE");
+  app.add_option("--control-token-file", o.control_token_file,
+                 "Clients presenting the token in FILE may send commands (the desk)")
+      ->type_name("FILE");
   app.add_option("--origin", s.origins,
                  "Also allow browsers from ORIGIN, beside the page's own ('*': any; repeatable)")
       ->type_name("ORIGIN");
@@ -130,6 +129,14 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", s.tls_key, "Private key of --tls-cert (PEM)")
       ->type_name("FILE")
       ->check(CLI::ExistingFile);
+  app.add_option("--room-key", s.room_key,
+                 "Events go to the room named at PATH (e.g. channel.login); clients of /r/ROOM/ "
+                 "or ?room=ROOM get that room's")
+      ->type_name("PATH");
+  app.add_option("--room-tokens", s.room_tokens,
+                 "Clients of a room must present its token: ROOM TOKEN lines (read again on "
+                 "SIGHUP)")
+      ->type_name("FILE");
   app.add_flag("--relay", s.relay, "Write messages from clients to stdout, one line each");
   app.add_option("--relay-buffer", s.relay_buffer,
                  "Over this many bytes waiting for stdout, clients are not read (--relay)")

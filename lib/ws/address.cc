@@ -69,6 +69,17 @@ bool ParseListenAddress(const std::string& text, std::string* host, int* port, s
   return true;
 }
 
+std::string ConnectStartFailure(const std::string& host) {
+  struct addrinfo hints = {};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  struct addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0) return "cannot resolve " + host + ": " + gai_strerror(rc);
+  freeaddrinfo(res);
+  return "cannot start connecting";
+}
+
 bool ResolveListenHost(const std::string& host, std::string* numeric, std::string* err) {
   struct addrinfo hints = {};
   hints.ai_family = AF_UNSPEC;

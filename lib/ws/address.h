@@ -12,6 +12,12 @@ bool ParseListenAddress(const std::string& text, std::string* host, int* port, s
 /// the first that getaddrinfo(3) gives, IPv4 first. Returns false with |err| when it has none.
 bool ResolveListenHost(const std::string& host, std::string* numeric, std::string* err);
 
+/// Why a client connection to |host| could not even be started (libwebsockets 4.1 returns no
+/// reason when its synchronous name lookup fails): "cannot resolve HOST: <gai_strerror>" when
+/// the name does not resolve, else "cannot start connecting". For the failure path only: it
+/// looks the name up again, blocking.
+std::string ConnectStartFailure(const std::string& host);
+
 /// True when numeric address |host| belongs to this machine (a socket can be bound to it).
 /// libwebsockets 4.1 listens on every interface when asked for an address it cannot find, so
 /// this is checked first. Returns false with |err| otherwise.

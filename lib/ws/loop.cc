@@ -1,6 +1,7 @@
 // libwebsockets loop plumbing shared by ws-serve, ws-cat and twitch-irc (see loop.h).
 #include "ws/loop.h"
 
+#include <ev.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -9,6 +10,8 @@
 #include <cstring>
 
 #include "core/signals.h"
+#include "core/tls_options.h"
+#include "ws/address.h"
 
 StdinFlagsRestorer::StdinFlagsRestorer() : flags_(fcntl(0, F_GETFL)) {}
 
@@ -38,6 +41,31 @@ struct lws* AdoptDuplicate(int fd_to_dup, struct lws_vhost* vhost, const char* p
 
 struct lws* AdoptStdin(struct lws_vhost* vhost, const char* protocol, std::string* err) {
   return AdoptDuplicate(0, vhost, protocol, err);
+}
+
+EvLoop::~EvLoop() { Close(); }
+
+bool EvLoop::Attach(struct lws_context_creation_info* info) {
+  loop_ = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
+  if (!loop_) return false;
+  foreign_[0] = loop_;
+  info->options |= LWS_SERVER_OPTION_LIBEV;
+  info->foreign_loops = foreign_;
+  return true;
+}
+
+void EvLoop::Detach(struct lws_context_creation_info* info) {
+  info->options &= ~static_cast<uint64_t>(LWS_SERVER_OPTION_LIBEV);
+  info->foreign_loops = nullptr;
+  Close();
+}
+
+void EvLoop::RunOnce() { ev_run(loop_, EVRUN_ONCE); }
+
+void EvLoop::Close() {
+  if (loop_) ev_loop_destroy(loop_);
+  loop_ = nullptr;
+  foreign_[0] = nullptr;
 }
 
 namespace {
@@ -120,8 +148,37 @@ namespace {
 constexpr int kStdoutRetryMs = 5;
 }  // namespace
 
-LoopStdout::LoopStdout(size_t max_bytes, std::function<void()> on_writable)
-    : queue_(max_bytes), on_writable_(std::move(on_writable)) {
+int LoopStdoutCallback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in,
+                       size_t len) noexcept {
+  return GuardCallback([&]() -> int {
+    auto* self = static_cast<LoopStdout*>(lws_get_opaque_user_data(wsi));
+    if (!self) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    if (reason == LWS_CALLBACK_RAW_WRITEABLE_FILE) self->OnWriteable();
+    if (reason == LWS_CALLBACK_RAW_CLOSE_FILE && self->OnClosed(wsi) && self->on_gone_) {
+      self->on_gone_();
+    }
+    return 0;
+  });
+}
+
+void SetListenInfo(struct lws_context_creation_info* info, bool listen, const std::string& host,
+                   int port, const std::string& tls_cert, const std::string& tls_key) {
+  info->port = listen ? port : CONTEXT_PORT_NO_LISTEN;
+  info->iface = listen ? host.c_str() : nullptr;
+  info->options |=
+      IsIpv4Address(host) ? LWS_SERVER_OPTION_DISABLE_IPV6 : LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY;
+  info->vhost_name = "default";
+  if (!tls_cert.empty()) {
+    info->ssl_cert_filepath = tls_cert.c_str();
+    info->ssl_private_key_filepath = tls_key.c_str();
+    info->ssl_options_set = kTlsBelow12Off;
+    info->alpn = "http/1.1";
+  }
+}
+
+LoopStdout::LoopStdout(size_t max_bytes, std::function<void()> on_writable,
+                       std::function<void()> on_gone)
+    : queue_(max_bytes), on_writable_(std::move(on_writable)), on_gone_(std::move(on_gone)) {
   retry_.owner = this;
 }
 
@@ -131,6 +188,7 @@ void LoopStdout::Start(struct lws_context* context, struct lws_vhost* vhost, con
   std::string err;
   wsi_ = AdoptDuplicate(1, vhost, protocol, &err);
   if (wsi_) {
+    lws_set_opaque_user_data(wsi_, this);
     lws_rx_flow_control(wsi_, 0);
   } else {
     LogDebug("stdout: %s: a blocked write is retried every %d ms", err.c_str(), kStdoutRetryMs);
@@ -178,6 +236,7 @@ bool LoopStdout::OnClosed(struct lws* wsi) {
 
 void LoopStdout::Close() {
   if (context_) lws_sul_cancel(&retry_.sul);
+  if (wsi_) lws_set_opaque_user_data(wsi_, nullptr);  // its callbacks change nothing now
   context_ = nullptr;
   wsi_ = nullptr;
   nonblocking_.reset();

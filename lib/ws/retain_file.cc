@@ -9,6 +9,8 @@
 #include <cstring>
 #include <deque>
 
+#include "core/atomic_file.h"
+
 namespace {
 
 // The file is rewritten when it holds this many times the retained lines (and at least
@@ -65,6 +67,9 @@ void RetainFile::Append(std::string_view line) {
   if (!file_) return;
   fwrite(line.data(), 1, line.size(), file_);
   fputc('\n', file_);
+  // Into the kernel at once: a ws-serve that is killed loses no line of the file (only a machine
+  // that stops before the next Sync() can).
+  fflush(file_);
   lines_++;
   dirty_ = true;
 }
@@ -77,27 +82,14 @@ bool RetainFile::WantsCompaction(size_t retained) const {
 bool RetainFile::Rewrite(
     const std::function<void(const std::function<void(std::string_view)>&)>& each,
     std::string* err) {
-  std::string tmp = path_ + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  FILE* out = fd < 0 ? nullptr : fdopen(fd, "w");
-  if (!out) {
-    *err = Errno(tmp);
-    if (fd >= 0) close(fd);
-    return false;
-  }
+  std::string text;
   size_t count = 0;
   each([&](std::string_view line) {
-    fwrite(line.data(), 1, line.size(), out);
-    fputc('\n', out);
+    text.append(line);
+    text.push_back('\n');
     count++;
   });
-  bool ok = fflush(out) == 0 && fsync(fileno(out)) == 0;
-  if (fclose(out) != 0) ok = false;
-  if (!ok || rename(tmp.c_str(), path_.c_str()) != 0) {
-    *err = Errno(tmp);
-    unlink(tmp.c_str());
-    return false;
-  }
+  if (!WriteFileAtomically(path_, text, 0600, err)) return false;
   FILE* reopened = fopen(path_.c_str(), "ae");
   if (!reopened) {
     *err = Errno(path_);

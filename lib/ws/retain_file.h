@@ -1,6 +1,7 @@
 // ws-serve's --retain-file: the lines retained for resuming clients, kept in a file so that they
-// survive a restart. The file is NDJSON, the lines as they were broadcast: appended as they come,
-// flushed and fsync'd by Sync() (ws-serve calls it once a second), and rewritten with only the
+// survive a restart. The file is NDJSON, the lines as they were broadcast: each written to the
+// kernel as it comes (a killed process loses none), fsync'd by Sync() (ws-serve calls it once a
+// second, so a machine crash loses at most that second), and rewritten with only the
 // retained lines when it has grown to several times their number, so it stays bounded.
 #pragma once
 
@@ -22,7 +23,7 @@ class RetainFile {
   bool Open(const std::string& path, size_t max_lines, std::vector<std::string>* lines,
             std::string* err);
 
-  /// Appends |line| (without its newline). Written out by Sync().
+  /// Appends |line| (without its newline) and writes it to the kernel; Sync() makes it durable.
   void Append(std::string_view line);
 
   /// True when the file holds so many lines more than |retained| that it should be rewritten.

@@ -31,6 +31,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/exit_status.h"
@@ -41,15 +42,20 @@
 #include "core/secret.h"
 #include "core/signals.h"
 #include "core/time.h"
+#include "core/tls_options.h"
 #include "core/utf8.h"
 #include "http/responder.h"
 #include "http/static_files.h"
 #include "version.h"
 #include "ws/address.h"
 #include "ws/broadcast.h"
+#include "ws/closing.h"
+#include "ws/control.h"
 #include "ws/frame.h"
 #include "ws/loop.h"
+#include "ws/reassembly.h"
 #include "ws/retain_file.h"
+#include "ws/rooms.h"
 
 namespace {
 
@@ -108,18 +114,36 @@ class ThrottledWarning {
   unsigned long long suppressed_ = 0;
 };
 
+struct Client;
+
+// One room (--room-key): its own broadcast buffer (history, retention) and its own clients, so
+// that an event costs the clients of its room only. Without --room-key, one room holds them all.
+// The default room, named "", takes the events without the key and the clients that name no room.
+struct Room {
+  Room(std::string n, const ServeOptions& o)
+      : name(std::move(n)), broadcast(o.history, o.max_queue, o.max_queue_bytes, 0) {
+    broadcast.SetRetention(o.retain, static_cast<int64_t>(o.retain_for * 1000));
+  }
+  std::string name;
+  Broadcast broadcast;
+  std::vector<Client*> clients;
+};
+
 // One WebSocket client. Allocated by us in ESTABLISHED, freed in CLOSED; lws's per-session
 // memory only holds a pointer to it.
 struct Client {
   struct lws* wsi = nullptr;
-  std::string notice;  // a control message for this client alone, written before its backlog
+  Room* room = nullptr;
+  size_t room_index = 0;  // in room->clients
+  std::string notice;     // a control message for this client alone, written before its backlog
   Broadcast::Cursor cursor;
   size_t index = 0;  // in Server::clients_
   unsigned long long id = 0;
   bool kicked = false;
+  WsClosing closing;  // our close frame to it, sent once (ws/closing.h)
   unsigned long long dropped = 0;
-  std::string rx;  // a message from the client, being reassembled (--relay)
-  bool rx_too_long = false;
+  WsReassembly rx;      // a message from the client, being reassembled
+  ControlPeer control;  // its side of the control channel (ws/control.h)
 };
 
 // lws's per-session data of protocol "servitor": zeroed C memory, so plain data only.
@@ -131,14 +155,25 @@ class Server {
  public:
   explicit Server(const ServeOptions& opts)
       : opts_(opts),
-        broadcast_(opts.history, opts.max_queue, opts.max_queue_bytes, 0),
         reader_(opts.max_line),
         chunk_(kReadChunk),
-        relay_out_(opts.relay_buffer, [this] { FlushStdout(); }) {
-    broadcast_.SetRetention(opts.retain, static_cast<int64_t>(opts.retain_for * 1000));
-  }
+        relay_out_(
+            opts.relay_buffer, [this] { FlushStdout(); }, [this] { OnStdoutGone(); }) {}
 
   int Run();
+  struct lws_vhost* Open(bool listen);
+  struct lws_context* context() const {
+    return context_;
+  }
+  /// For the fuzz harness: no descriptor limit, relayed lines to fd 1 if --relay.
+  void OpenHarness(struct lws_vhost* vhost) {
+    fd_limit_ = 1 << 30;
+    if (opts_.relay) relay_out_.Start(context_, vhost, kStdoutProtocol);
+  }
+  ~Server() {
+    relay_out_.Close();
+    context_owner_.reset();
+  }
 
   // Callbacks, all called from the lws loop.
   int OnHttp(struct lws* wsi, const char* uri);
@@ -150,28 +185,43 @@ class Server {
   void OnClosed(SessionData* sd);
   int OnStdinReadable(struct lws* wsi);
   void OnStdinClosed();
-  void OnStdoutWriteable() { relay_out_.OnWriteable(); }
-  void OnStdoutClosed(struct lws* wsi);
+  void OnStdoutGone();
   void FlushStdout();
   void OnWake();
   void OnDrainTimeout();
   void OnRetainTick();
 
  private:
+  // After a timer set outside lws's callbacks: makes the loop arm it (EvLoop says why).
+  void Kick();
   bool CheckListeningSocket(int port) const;
   size_t BatchBytes() const {
     size_t b = kBatchBudget / (clients_.empty() ? 1 : clients_.size());
     return b < kBatchMinBytes ? kBatchMinBytes : b > kBatchMaxBytes ? kBatchMaxBytes : b;
   }
   std::string HealthJson() const;
-  bool TokenPresented(struct lws* wsi) const;
+  bool TokenPresented(struct lws* wsi, const std::string& token) const;
+  // Rooms (--room-key, --room-tokens).
+  bool RequestedRoom(struct lws* wsi, std::string* room, unsigned* status, const char** why) const;
+  const std::string* RoomToken(const std::string& room) const;
+  Room* FindRoom(const std::string& name) const;
+  Room* RoomFor(const std::string& name);
+  void JoinRoom(Client* c, const std::string& name);
+  void LeaveRoom(Client* c);
+  void DropRoomIfIdle(Room* r);
+  bool LoadTokens();
+  size_t Buffered() const;
+  void JoinControlChannel(Client* c);
+  void OnControl(Client* c, const std::string& msg);
+  void SendControl(Client* c, std::string msg);
+  int WriteOwnFrame(Client* c, const std::string& text);
   bool OriginAllowed(struct lws* wsi) const;
   bool LoadRetained();
   void AttachClient(Client* c);
   void PumpLines();
   bool TakeLine();
-  bool SomeoneHasRoom(size_t len) const;
-  void Publish(const std::string& line);
+  bool SomeoneHasRoom(const std::string& room, size_t len) const;
+  void Publish(const std::string& room, const std::string& line);
   void Kick(Client* c);
   void PauseInput(bool pause);
   void EndOfInput();
@@ -182,11 +232,14 @@ class Server {
   void UpdateRelayFlow();
 
   ServeOptions opts_;  // a copy: Run() settles max_clients
-  Broadcast broadcast_;
+  std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
+  RoomTokens room_tokens_;  // --room-tokens, read again on SIGHUP
   LineReader reader_;
   std::vector<char> chunk_;
   std::string batch_;  // frames being written to one client
   std::vector<Client*> clients_;
+  EvLoop ev_loop_;  // the listening server's loop (ws/loop.h); outlives the context
+  LwsContextPtr context_owner_;
   struct lws_context* context_ = nullptr;
   struct lws* stdin_wsi_ = nullptr;
   LoopTimer<Server> drain_timer_{};
@@ -195,6 +248,7 @@ class Server {
   LoopStdout relay_out_;       // relayed lines waiting for stdout
   bool relay_paused_ = false;  // clients are not read: relay_out_ went over its bound
   std::string pending_;        // a line taken from stdin that no client had room for yet
+  std::string pending_room_;   // its room
   bool have_pending_ = false;
   bool stdin_paused_ = false;
   bool input_done_ = false;  // end of input reached or stop requested
@@ -256,22 +310,10 @@ int CallbackStdin(struct lws* wsi, enum lws_callback_reasons reason, void* user,
   });
 }
 
-int CallbackStdout(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in,
-                   size_t len) noexcept {
-  return GuardCallback([&]() -> int {
-    if (reason == LWS_CALLBACK_RAW_WRITEABLE_FILE) ServerOf(wsi)->OnStdoutWriteable();
-    if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) ServerOf(wsi)->OnStdoutClosed(wsi);
-    if (reason == LWS_CALLBACK_RAW_WRITEABLE_FILE || reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
-      return 0;
-    }
-    return lws_callback_http_dummy(wsi, reason, user, in, len);
-  });
-}
-
 const struct lws_protocols kProtocols[] = {
     {"servitor", CallbackServitor, sizeof(SessionData), 1024, 0, nullptr, 65536},
     {kStdinProtocol, CallbackStdin, 0, 0, 0, nullptr, 0},
-    {kStdoutProtocol, CallbackStdout, 0, 0, 0, nullptr, 0},
+    LoopStdoutProtocol(kStdoutProtocol),
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 
@@ -287,12 +329,6 @@ void RetainTick(lws_sorted_usec_list_t* sul) noexcept {
     LoopTimer<Server>::OwnerOf(sul)->OnRetainTick();
     return 0;
   });
-}
-
-// Sets the code and reason of the close frame that ends |wsi|.
-void CloseReason(struct lws* wsi, enum lws_close_status code, const char* reason) {
-  lws_close_reason(wsi, code, reinterpret_cast<unsigned char*>(const_cast<char*>(reason)),
-                   strlen(reason));
 }
 
 // The retention ages lines by the loop's monotonic clock.
@@ -320,6 +356,51 @@ int RaiseFileLimit() {
 
 }  // namespace
 
+// Makes the context and the vhost: listening on --host/--port, or (for the fuzz harness) on no
+// socket at all. Null, logged, when either cannot be made.
+struct lws_vhost* Server::Open(bool listen) {
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
+  if (!opts_.tls_cert.empty()) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  info.user = this;
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  // An epoll loop when listening; the fuzz harness drives lws's default one (lws_service).
+  if (listen && ev_loop_.Attach(&info)) {
+    context_owner_.reset(lws_create_context(&info));
+    if (!context_owner_) {
+      LogWarning(
+          "libwebsockets' libev plugin cannot be loaded (Debian: libwebsockets-evlib-ev): each "
+          "event will cost in proportion to all the clients connected");
+      ev_loop_.Detach(&info);
+    }
+  }
+  if (!context_owner_) context_owner_.reset(lws_create_context(&info));
+  if (!context_owner_) {
+    LogError("cannot create the WebSocket context");
+    return nullptr;
+  }
+  context_ = context_owner_.get();
+
+  std::string err;
+  if (listen && !IsLocalAddress(opts_.host, &err)) {
+    LogError("listen %s:%d: cannot listen there: %s", opts_.host.c_str(), opts_.port, err.c_str());
+    return nullptr;
+  }
+  // An IPv4 address gets an IPv4-only vhost (SetListenInfo says why); HTTP/1.1 only over TLS:
+  // WebSocket over HTTP/2 would reach us without the upgrade callback that checks the token and
+  // the origin.
+  SetListenInfo(&info, listen, opts_.host, opts_.port, opts_.tls_cert, opts_.tls_key);
+  info.protocols = kProtocols;
+  struct lws_vhost* vhost = lws_create_vhost(context_, &info);
+  if (!vhost) {
+    LogError("listen %s:%d: cannot listen there (in use, or not a local address?)",
+             opts_.host.c_str(), opts_.port);
+    return nullptr;
+  }
+  return vhost;
+}
+
 int Server::Run() {
   fd_limit_ = RaiseFileLimit() - kFdReserve;
   size_t most = fd_limit_ > static_cast<int>(2 * kFdHeadroom)
@@ -336,46 +417,9 @@ int Server::Run() {
   LogRouteLibwebsockets();
   StdinFlagsRestorer restore_stdin;
 
-  struct lws_context_creation_info info;
-  memset(&info, 0, sizeof info);
-  info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
-  if (!opts_.tls_cert.empty()) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-  info.user = this;
-  info.port = CONTEXT_PORT_NO_LISTEN;
-  LwsContextPtr context(lws_create_context(&info));
-  if (!context) {
-    LogError("cannot create the WebSocket context");
-    return kExitFailure;
-  }
-  context_ = context.get();
-
+  struct lws_vhost* vhost = Open(true);
+  if (!vhost) return kExitFailure;
   std::string err;
-  if (!IsLocalAddress(opts_.host, &err)) {
-    LogError("listen %s:%d: cannot listen there: %s", opts_.host.c_str(), opts_.port, err.c_str());
-    return kExitFailure;
-  }
-  info.port = opts_.port;
-  info.iface = opts_.host.c_str();
-  // libwebsockets 4.1 reads an IPv4 address given as iface into an IPv6 socket address at the
-  // wrong offset and binds the IPv6 wildcard, which takes every address of the machine: an IPv4
-  // address gets an IPv4-only vhost. "::" is made dual-stack whatever net.ipv6.bindv6only says.
-  if (IsIpv4Address(opts_.host)) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-  if (!IsIpv4Address(opts_.host)) info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY;
-  info.protocols = kProtocols;
-  info.vhost_name = "default";
-  if (!opts_.tls_cert.empty()) {
-    info.ssl_cert_filepath = opts_.tls_cert.c_str();
-    info.ssl_private_key_filepath = opts_.tls_key.c_str();
-    // HTTP/1.1 only: WebSocket over HTTP/2 would reach us without the upgrade callback that
-    // checks the token and the origin.
-    info.alpn = "http/1.1";
-  }
-  struct lws_vhost* vhost = lws_create_vhost(context_, &info);
-  if (!vhost) {
-    LogError("listen %s:%d: cannot listen there (in use, or not a local address?)",
-             opts_.host.c_str(), opts_.port);
-    return kExitFailure;
-  }
   int port = lws_get_vhost_listen_port(vhost);
   if (port <= 0) {
     LogError("listen %s:%d: cannot listen there", opts_.host.c_str(), opts_.port);
@@ -391,13 +435,22 @@ int Server::Run() {
 
   drain_timer_.owner = this;
   retain_timer_.owner = this;
+  if (!opts_.room_tokens.empty()) {
+    if (!LoadTokens()) return kExitUsage;
+    InstallReloadSignal();
+  }
   if (!opts_.retain_file.empty() && !LoadRetained()) return kExitFailure;
   if (opts_.retain > 0) OnRetainTick();
   {
     StopWakeup wakeup(context_);
+    Kick();  // the retention's timer was set outside lws's callbacks
     while (!done_) {
-      if (StopRequested()) OnWake();
-      if (lws_service(context_, 0) < 0) break;
+      OnWake();
+      if (ev_loop_.attached()) {
+        ev_loop_.RunOnce();
+      } else if (lws_service(context_, 0) < 0) {
+        break;
+      }
     }
   }
   lws_sul_cancel(&drain_timer_.sul);
@@ -408,7 +461,8 @@ int Server::Run() {
   // Before restore_stdin goes: when stdin and stdout are one file description (a terminal),
   // stdin's guard, made first, puts back the flags found before either changed them.
   relay_out_.Close();
-  context.reset();  // runs CLOSED for the clients left
+  context_owner_.reset();  // runs CLOSED for the clients left
+  ev_loop_.Close();
   const OutputQueue& unwritten = relay_out_.queue();
   if (!unwritten.empty() && !relay_closed_) {
     LogWarning("stdout: %zu relayed lines (%zu bytes) not written", unwritten.records(),
@@ -423,10 +477,20 @@ bool Server::CheckListeningSocket(int port) const {
   bool wildcard = false;
   if (!CheckListeningAddress(opts_.host, opts_.port, port, &wildcard)) return false;
   if (wildcard && opts_.token.empty()) {
-    LogWarning(
-        "no token: whoever reaches this machine on port %d can read the events%s "
-        "(set WS_SERVE_TOKEN or --token-file)",
-        port, opts_.relay ? " and write to standard output" : "");
+    const char* relay = opts_.relay ? " and write to standard output" : "";
+    if (opts_.room_tokens.empty()) {
+      LogWarning(
+          "no token: whoever reaches this machine on port %d can read the events%s "
+          "(set WS_SERVE_TOKEN or --token-file)",
+          port, relay);
+    } else {
+      // The rooms are guarded; the default room (events without a room) takes --token alone.
+      LogWarning(
+          "the rooms need their tokens (--room-tokens), but the default room has none: whoever "
+          "reaches this machine on port %d can read its events (those without a room)%s "
+          "(set WS_SERVE_TOKEN or --token-file)",
+          port, relay);
+    }
   }
   return true;
 }
@@ -436,9 +500,9 @@ std::string Server::HealthJson() const {
   snprintf(buf, sizeof buf,
            "{\"status\":\"ok\",\"clients\":%zu,\"lines_in\":%llu,\"frames_sent\":%llu,"
            "\"dropped\":%llu,\"skipped\":%llu,\"slow_disconnects\":%llu,\"buffered\":%zu,"
-           "\"refused\":%llu,\"input_done\":%s}\n",
-           clients_.size(), lines_in_, frames_sent_, dropped_, skipped_, slow_, broadcast_.size(),
-           refused_, input_done_ ? "true" : "false");
+           "\"refused\":%llu,\"rooms\":%zu,\"input_done\":%s}\n",
+           clients_.size(), lines_in_, frames_sent_, dropped_, skipped_, slow_, Buffered(),
+           refused_, rooms_.size(), input_done_ ? "true" : "false");
   return buf;
 }
 
@@ -446,23 +510,41 @@ int Server::OnHttp(struct lws* wsi, const char* uri) {
   std::string path = uri ? uri : "/";
   // HEAD takes GET's path through here; the responder leaves out the body.
   HttpMethod method = RequestMethod(wsi);
+  // A request with a body is answered and its connection closed, the body unread: libwebsockets
+  // 4.1.6 spins (100% CPU, for ever) on one pipelined behind another request on a keep-alive
+  // connection (found by ws_frames_fuzz: corpus/ws_frames/pipelined-post).
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ||
+      lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+    bool get = method == HttpMethod::kGet || method == HttpMethod::kHead;
+    LogDebug("%s %s with a body: %d", MethodName(method), path.c_str(), get ? 400 : 405);
+    HttpWriteResponse(wsi, get ? 400 : 405, "text/plain; charset=utf-8",
+                      get ? "bad request\n" : "method not allowed\n", HttpThen::kClose,
+                      get ? nullptr : "GET, HEAD");
+    return -1;
+  }
   if (method != HttpMethod::kGet && method != HttpMethod::kHead) {
     LogDebug("%s %s: 405", MethodName(method), path.c_str());
     return HttpRespondStatus(wsi, 405, "GET, HEAD");
   }
   if (path == "/healthz") return HttpRespond(wsi, 200, "application/json", HealthJson());
+  // /r/ROOM/... is the overlay of a room (--room-key): the same files, its own stream.
+  std::string room, rest;
+  if (!opts_.room_key.empty() && SplitRoomPath(path, &room, &rest)) {
+    if (!IsRoomName(room)) return HttpRespondStatus(wsi, 404);
+    return HttpServeStatic(wsi, opts_.root, rest);
+  }
   return HttpServeStatic(wsi, opts_.root, path);
 }
 
-bool Server::TokenPresented(struct lws* wsi) const {
+bool Server::TokenPresented(struct lws* wsi, const std::string& token) const {
   char buf[1024];
   const char* v = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf);
-  if (v && SecretEquals(v, opts_.token)) return true;
+  if (v && SecretEquals(v, token)) return true;
   int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION);
   if (n > 7 && strncasecmp(buf, "Bearer ", 7) == 0) {
     std::string presented(buf + 7, n - 7);
     while (!presented.empty() && presented.back() == ' ') presented.pop_back();
-    return SecretEquals(presented, opts_.token);
+    return SecretEquals(presented, token);
   }
   return false;
 }
@@ -487,6 +569,101 @@ bool Server::OriginAllowed(struct lws* wsi) const {
   return n > 0 && IsSameOrigin(origin, host, !opts_.tls_cert.empty());
 }
 
+// ---- rooms (--room-key, --room-tokens) ---------------------------------------------------------
+
+// The room a WebSocket request names: /r/ROOM (its path) or ?room=ROOM; "" (the default room)
+// when it names none. False, with an HTTP status, when it names an invalid room, two rooms, or a
+// room while there are no rooms.
+bool Server::RequestedRoom(struct lws* wsi, std::string* room, unsigned* status,
+                           const char** why) const {
+  room->clear();
+  char uri[1024];
+  int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+  std::string rest, in_path, in_query;
+  bool has_path =
+      n > 0 && SplitRoomPath(std::string_view(uri, static_cast<size_t>(n)), &in_path, &rest);
+  char arg[256];
+  const char* q = lws_get_urlarg_by_name(wsi, "room=", arg, sizeof arg);
+  if (q) in_query = q;
+  if (!has_path && !q) return true;
+  if (opts_.room_key.empty()) {
+    *status = 404, *why = "no rooms here (ws-serve runs without --room-key)";
+    return false;
+  }
+  if (has_path && q && in_path != in_query) {
+    *status = 400, *why = "two rooms named (/r/ROOM/ and ?room=)";
+    return false;
+  }
+  *room = has_path ? in_path : in_query;
+  if (!IsRoomName(*room)) {
+    *status = 400, *why = "not a room name (1 to 100 of A-Z a-z 0-9 - . _ ~)";
+    return false;
+  }
+  return true;
+}
+
+// The token a client of |room| must present (empty: none), or nullptr when the room is closed:
+// with --room-tokens, a room is open only to its own token; the default room takes --token.
+const std::string* Server::RoomToken(const std::string& room) const {
+  if (room.empty() || opts_.room_tokens.empty()) return &opts_.token;
+  auto it = room_tokens_.find(room);
+  return it == room_tokens_.end() ? nullptr : &it->second;
+}
+
+// --room-tokens, at the start and on SIGHUP. A file that does not read leaves the tokens as they
+// were; connected clients stay either way.
+bool Server::LoadTokens() {
+  RoomTokens tokens;
+  std::string err;
+  if (!LoadRoomTokens(opts_.room_tokens, &tokens, &err)) {
+    LogError("--room-tokens %s", err.c_str());
+    return false;
+  }
+  room_tokens_.swap(tokens);
+  LogInfo("--room-tokens %s: %zu rooms", opts_.room_tokens.c_str(), room_tokens_.size());
+  return true;
+}
+
+Room* Server::FindRoom(const std::string& name) const {
+  auto it = rooms_.find(name);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+Room* Server::RoomFor(const std::string& name) {
+  std::unique_ptr<Room>& r = rooms_[name];
+  if (!r) r = std::make_unique<Room>(name, opts_);
+  return r.get();
+}
+
+void Server::JoinRoom(Client* c, const std::string& name) {
+  c->room = RoomFor(name);
+  c->room_index = c->room->clients.size();
+  c->room->clients.push_back(c);
+}
+
+void Server::LeaveRoom(Client* c) {
+  Room* r = c->room;
+  r->broadcast.Detach(&c->cursor);
+  r->clients.back()->room_index = c->room_index;
+  r->clients[c->room_index] = r->clients.back();
+  r->clients.pop_back();
+  c->room = nullptr;
+  DropRoomIfIdle(r);
+}
+
+// A room with no client and nothing kept (history, retention, backlog) goes: the rooms that
+// events or clients name come and go without accumulating.
+void Server::DropRoomIfIdle(Room* r) {
+  if (!r->clients.empty() || r->broadcast.size() > 0) return;
+  rooms_.erase(r->name);
+}
+
+size_t Server::Buffered() const {
+  size_t n = 0;
+  for (const auto& [name, r] : rooms_) n += r->broadcast.size();
+  return n;
+}
+
 int Server::OnNetworkConnection(int fd) {
   if (fd < fd_limit_) return 0;
   refused_++;
@@ -501,6 +678,8 @@ int Server::OnConfirmUpgrade(struct lws* wsi, const char* protocol) {
   lws_get_peer_simple(wsi, peer, sizeof peer);
   unsigned status = 0;
   const char* why = nullptr;
+  std::string room;
+  const std::string* token = nullptr;
   if (!protocol || strcasecmp(protocol, "websocket") != 0) {
     status = 400, why = "upgrade to anything but a WebSocket refused (HTTP/1.1 only)";
   } else if (draining_) {
@@ -509,13 +688,17 @@ int Server::OnConfirmUpgrade(struct lws* wsi, const char* protocol) {
     status = 503, why = "too many clients";
   } else if (!OriginAllowed(wsi)) {
     status = 403, why = "origin not allowed";
-  } else if (!opts_.token.empty() && !TokenPresented(wsi)) {
+  } else if (!RequestedRoom(wsi, &room, &status, &why)) {
+  } else if (!(token = RoomToken(room))) {
+    status = 401, why = "no token for this room (--room-tokens)";
+  } else if (!token->empty() && !TokenPresented(wsi, *token)) {
     status = 401, why = "missing or wrong token";
   }
   if (!status) return 0;
   refused_++;
   refusals_.Warn("client %s: refused: %s", peer, why);
-  if (!HttpWriteResponse(wsi, status, "text/plain; charset=utf-8", std::string(why) + "\n")) {
+  if (!HttpWriteResponse(wsi, status, "text/plain; charset=utf-8", std::string(why) + "\n",
+                         HttpThen::kClose)) {
     return -1;
   }
   return 1;
@@ -529,16 +712,26 @@ void Server::OnEstablished(struct lws* wsi, SessionData* sd) {
   setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   auto* c = new Client;
   c->wsi = wsi;
+  c->rx.Reset(opts_.max_line);
   c->id = next_id_++;
   c->index = clients_.size();
   clients_.push_back(c);
   sd->client = c;
+  std::string room;
+  unsigned status;
+  const char* why;
+  RequestedRoom(wsi, &room, &status, &why);  // checked at the upgrade
+  JoinRoom(c, room);
   char peer[64] = "";
   lws_get_peer_simple(wsi, peer, sizeof peer);
   LogInfo("client %llu (%s): connected; %zu clients", c->id, peer, clients_.size());
   AttachClient(c);
+  JoinControlChannel(c);
   if (relay_paused_) lws_rx_flow_control(wsi, 0);
-  if (broadcast_.Backlog(c->cursor) > 0 || !c->notice.empty()) lws_callback_on_writable(wsi);
+  if (c->room->broadcast.Backlog(c->cursor) > 0 || !c->notice.empty() ||
+      !c->control.outbox.empty()) {
+    lws_callback_on_writable(wsi);
+  }
   if (have_pending_) PumpLines();
 }
 
@@ -549,15 +742,17 @@ void Server::OnEstablished(struct lws* wsi, SessionData* sd) {
 void Server::AttachClient(Client* c) {
   char after[512];
   const char* id = lws_get_urlarg_by_name(c->wsi, "after=", after, sizeof after);
+  Broadcast& broadcast = c->room->broadcast;
   if (!id || opts_.retain == 0) {
-    broadcast_.Attach(&c->cursor);
+    broadcast.Attach(&c->cursor);
     return;
   }
-  Broadcast::Resume r = broadcast_.AttachAfter(&c->cursor, id, LoopNowMs());
+  Broadcast::Resume r = broadcast.AttachAfter(&c->cursor, id, LoopNowMs());
   LogInfo("client %llu: resumes after %s: %zu events to catch up on%s", c->id, id, r.replayed,
           r.found ? "" : " (that id is not retained: older events may be missing)");
   JsonPtr notice = JsonOwn(json_object());
-  json_object_set_new(notice.get(), "control", json_string("resume"));
+  json_object_set_new(notice.get(), "v", json_integer(1));
+  json_object_set_new(notice.get(), "control", json_string("catchup"));
   json_object_set_new(notice.get(), "found", json_boolean(r.found));
   json_object_set_new(notice.get(), "after", json_string(id));
   json_object_set_new(notice.get(), "replayed", json_integer(static_cast<json_int_t>(r.replayed)));
@@ -567,22 +762,17 @@ void Server::AttachClient(Client* c) {
 }
 
 int Server::OnWriteable(Client* c) {
-  if (c->kicked) {
-    CloseReason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow");
-    return -1;
-  }
+  if (c->closing.sent()) return 0;  // the client's answer is awaited (ws/closing.h)
+  if (c->kicked) return c->closing.Send(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow");
   if (!c->notice.empty()) {  // before its backlog, in a write of its own
-    batch_.assign(LWS_PRE, '\0');
-    AppendTextFrame(reinterpret_cast<const unsigned char*>(c->notice.data()), c->notice.size(),
-                    &batch_);
-    c->notice.clear();
-    size_t n = batch_.size() - LWS_PRE;
-    if (lws_write(c->wsi, reinterpret_cast<unsigned char*>(&batch_[LWS_PRE]), n, LWS_WRITE_RAW) <
-        static_cast<int>(n)) {
-      return -1;
-    }
-    lws_callback_on_writable(c->wsi);
-    return 0;
+    std::string notice;
+    notice.swap(c->notice);
+    return WriteOwnFrame(c, notice);
+  }
+  if (!c->control.outbox.empty()) {  // control messages before events, one per write
+    std::string msg = std::move(c->control.outbox.front());
+    c->control.outbox.pop_front();
+    return WriteOwnFrame(c, msg);
   }
   // What is queued for this client leaves in one write as consecutive frames (a small batch,
   // see kBatchFrames): one system call for several messages when the client is behind.
@@ -590,10 +780,11 @@ int Server::OnWriteable(Client* c) {
   size_t len, frames = 0;
   batch_.assign(LWS_PRE, '\0');
   const size_t batch_bytes = BatchBytes();
+  Broadcast& broadcast = c->room->broadcast;
   while (frames < kBatchFrames && batch_.size() < LWS_PRE + batch_bytes &&
-         broadcast_.Peek(c->cursor, &data, &len)) {
+         broadcast.Peek(c->cursor, &data, &len)) {
     AppendTextFrame(data, len, &batch_);
-    broadcast_.Advance(&c->cursor);
+    broadcast.Advance(&c->cursor);
     frames++;
   }
   if (frames > 0) {
@@ -604,40 +795,46 @@ int Server::OnWriteable(Client* c) {
       return -1;
     }
     frames_sent_ += frames;
-    if (have_pending_ && broadcast_.HasRoom(c->cursor, pending_.size())) PumpLines();
-    if (broadcast_.Backlog(c->cursor) > 0 || draining_) lws_callback_on_writable(c->wsi);
+    if (have_pending_ && c->room->name == pending_room_ &&
+        broadcast.HasRoom(c->cursor, pending_.size())) {
+      PumpLines();  // may free c->room's idle neighbours, never c->room: c is in it
+    }
+    if (broadcast.Backlog(c->cursor) > 0 || draining_) lws_callback_on_writable(c->wsi);
     return 0;
   }
-  if (draining_) {
-    CloseReason(c->wsi, LWS_CLOSE_STATUS_NORMAL, "end of input");
-    return -1;
-  }
+  if (draining_) return c->closing.Send(c->wsi, LWS_CLOSE_STATUS_NORMAL, "end of input");
   return 0;
 }
 
+// A message from a client: a control message (ws/control.h) goes to the control channel, never
+// to stdout; anything else is relayed with --relay, and ignored without.
 void Server::OnReceive(Client* c, const void* in, size_t len) {
-  if (!opts_.relay || relay_closed_) return;
-  if (!c->rx_too_long) {
-    if (c->rx.size() + len > opts_.max_line) {
-      // Said at once, not at the message's end, which may never come.
-      LogWarning("client %llu: message longer than %zu bytes not relayed", c->id, opts_.max_line);
-      c->rx_too_long = true;
-      c->rx.clear();
-      c->rx.shrink_to_fit();
-    } else {
-      c->rx.append(static_cast<const char*>(in), len);
-    }
-  }
-  if (!lws_is_final_fragment(c->wsi) || lws_remaining_packet_payload(c->wsi) != 0) return;
+  const bool relaying = opts_.relay && !relay_closed_;
+  const size_t most = relaying ? opts_.max_line : kMaxControlBytes;
+  if (!c->rx.receiving() && c->rx.max_bytes() != most) c->rx.Reset(most);
   std::string msg;
-  msg.swap(c->rx);
-  bool too_long = c->rx_too_long;
-  c->rx_too_long = false;
-  if (lws_frame_is_binary(c->wsi)) {
-    LogWarning("client %llu: binary message not relayed", c->id);
+  WsPiece piece = c->rx.Feed(c->wsi, in, len, &msg);
+  if (c->rx.just_overflowed() && relaying) {
+    // Said at once, not at the message's end, which may never come.
+    LogWarning("client %llu: message longer than %zu bytes not relayed", c->id, most);
+  }
+  if (piece == WsPiece::kPartial) return;
+  if (piece == WsPiece::kBinary) {
+    if (relaying) LogWarning("client %llu: binary message not relayed", c->id);
     return;
   }
-  if (too_long) return;
+  if (piece == WsPiece::kTooLong) {
+    if (!relaying) {
+      std::string why = "too large: more than " + std::to_string(most) + " bytes";
+      refusals_.Warn("client %llu: control message refused: %s", c->id, why.c_str());
+      SendControl(c, ControlRefusal("", why));
+    }
+    return;
+  }
+  if (!relaying || LooksLikeControl(msg)) {
+    OnControl(c, msg);
+    return;
+  }
   if (msg.find_first_of("\r\n") != std::string::npos) {
     LogWarning("client %llu: message with a line break not relayed", c->id);
     return;
@@ -660,6 +857,65 @@ void Server::OnReceive(Client* c, const void* in, size_t len) {
   msg.push_back('\n');
   relay_out_.queue().Push(std::move(msg));
   FlushStdout();
+}
+
+// The control channel: a client presenting ?control=TOKEN or ?controls=1 joins it and hears its
+// hello first; after that it gets the control messages of the others.
+void Server::JoinControlChannel(Client* c) {
+  char token[1024], sub[16];
+  const char* presented = lws_get_urlarg_by_name(c->wsi, "control=", token, sizeof token);
+  const char* controls = lws_get_urlarg_by_name(c->wsi, "controls=", sub, sizeof sub);
+  bool subscribe = controls && strcmp(controls, "0") != 0;
+  std::string hello = JoinControl(&c->control, presented, subscribe, opts_.control_token);
+  if (hello.empty()) return;
+  LogInfo("client %llu: on the control channel%s", c->id,
+          c->control.may_command ? ", may send commands" : ", read-only");
+  c->control.Queue(std::move(hello));
+}
+
+// A message that is not a control message is ignored here (no --relay); a control message is
+// checked, then refused to its sender or relayed to everyone else on the channel in its room.
+void Server::OnControl(Client* c, const std::string& msg) {
+  if (!LooksLikeControl(msg)) {
+    LogDebug("client %llu: a message that is not a control message ignored (no --relay)", c->id);
+    return;
+  }
+  ControlVerdict v = CheckControl(&c->control, msg, LoopNowMs());
+  if (!v.ok) {
+    refusals_.Warn("client %llu: control message %s refused: %s", c->id,
+                   v.name.empty() ? "(unnamed)" : v.name.c_str(), v.reason.c_str());
+    SendControl(c, std::move(v.answer));
+    return;
+  }
+  size_t to = 0;
+  for (Client* o : clients_) {
+    if (o == c || o->kicked || !o->control.joined || o->room != c->room) continue;
+    SendControl(o, v.relay);
+    to++;
+  }
+  if (v.name == "status") {
+    LogDebug("client %llu: status to %zu clients", c->id, to);
+  } else {
+    LogInfo("client %llu: control %s to %zu clients", c->id, v.name.c_str(), to);
+  }
+}
+
+void Server::SendControl(Client* c, std::string msg) {
+  c->control.Queue(std::move(msg));
+  lws_callback_on_writable(c->wsi);
+}
+
+// One text frame written alone (a notice, a control message), ahead of the client's events.
+int Server::WriteOwnFrame(Client* c, const std::string& text) {
+  batch_.assign(LWS_PRE, '\0');
+  AppendTextFrame(reinterpret_cast<const unsigned char*>(text.data()), text.size(), &batch_);
+  size_t n = batch_.size() - LWS_PRE;
+  if (lws_write(c->wsi, reinterpret_cast<unsigned char*>(&batch_[LWS_PRE]), n, LWS_WRITE_RAW) <
+      static_cast<int>(n)) {
+    return -1;
+  }
+  lws_callback_on_writable(c->wsi);
+  return 0;
 }
 
 // Writes what stdout takes now; the rest waits until it is writable.
@@ -685,9 +941,8 @@ void Server::FlushStdout() {
   if (relay_out_.queue().empty()) MaybeStopLoop();
 }
 
-// lws closed our duplicate of stdout: the reader has gone, or stdout goes on without it.
-void Server::OnStdoutClosed(struct lws* wsi) {
-  if (!relay_out_.OnClosed(wsi)) return;
+// lws closed our duplicate of stdout: the reader has gone.
+void Server::OnStdoutGone() {
   if (!relay_closed_) LogInfo("stdout closed: no more relaying");
   StopRelaying();
 }
@@ -718,7 +973,7 @@ void Server::OnClosed(SessionData* sd) {
   Client* c = sd ? sd->client : nullptr;
   if (!c) return;
   sd->client = nullptr;
-  broadcast_.Detach(&c->cursor);
+  LeaveRoom(c);
   clients_.back()->index = c->index;
   clients_[c->index] = clients_.back();
   clients_.pop_back();
@@ -764,13 +1019,22 @@ void Server::OnStdinClosed() {
 }
 
 void Server::OnWake() {
+  if (TakeReloadRequest()) {
+    LogInfo("SIGHUP: reading --room-tokens again");
+    LoadTokens();
+  }
   if (StopRequested() && !draining_) {
     LogInfo("signal %d: stopping", StopSignal());
     input_done_ = true;
     have_pending_ = false;
     PauseInput(true);
     StartDrain("stop requested");
+    Kick();  // the drain's timer
   }
+}
+
+void Server::Kick() {
+  if (ev_loop_.attached()) lws_cancel_service(context_);
 }
 
 // --retain-file: the lines it holds that are younger than --retain-for (by their "at", when they
@@ -792,7 +1056,8 @@ bool Server::LoadRetained() {
     if (!when.empty() && !ParseRfc3339(when, &at)) at = wall;
     int64_t age = wall > at ? wall - at : 0;
     if (age > static_cast<int64_t>(opts_.retain_for * 1000)) continue;
-    broadcast_.Push(line, j ? JsonString(j.get(), "id") : "", now - age);
+    std::string room = opts_.room_key.empty() ? "" : RoomOfLine(line, opts_.room_key);
+    RoomFor(room)->broadcast.Push(line, j ? JsonString(j.get(), "id") : "", now - age);
     kept++;
   }
   LogInfo("--retain-file %s: %zu retained events read back", opts_.retain_file.c_str(), kept);
@@ -802,14 +1067,23 @@ bool Server::LoadRetained() {
 // Once a second: retained lines past --retain-for go, and the retain file is synced (and
 // rewritten when it has grown to several times what is retained).
 void Server::OnRetainTick() {
-  broadcast_.Expire(LoopNowMs());
+  int64_t now = LoopNowMs();
+  for (auto it = rooms_.begin(); it != rooms_.end();) {
+    Room* r = it->second.get();
+    ++it;  // r may go
+    r->broadcast.Expire(now);
+    DropRoomIfIdle(r);
+  }
   if (retain_file_.is_open()) {
     std::string err;
     size_t retained = 0;
-    broadcast_.ForEachRetained(LoopNowMs(), [&](std::string_view) { retained++; });
+    for (const auto& [name, r] : rooms_) {
+      r->broadcast.ForEachRetained(now, [&](std::string_view) { retained++; });
+    }
     if (retain_file_.WantsCompaction(retained)) {
+      // Room after room: the order within a room, the one that matters when read back, is kept.
       auto each = [&](const std::function<void(std::string_view)>& write) {
-        broadcast_.ForEachRetained(LoopNowMs(), write);
+        for (const auto& [name, r] : rooms_) r->broadcast.ForEachRetained(now, write);
       };
       if (!retain_file_.Rewrite(each, &err)) LogWarning("--retain-file: %s", err.c_str());
     }
@@ -845,6 +1119,11 @@ bool Server::TakeLine() {
       LogWarning("line %zu: not valid UTF-8: skipped", reader_.line_number());
       continue;
     }
+    if (LooksLikeControl(line)) {  // replayed from history, it would act again
+      skipped_++;
+      LogWarning("line %zu: a control message, not an event: skipped", reader_.line_number());
+      continue;
+    }
     if (opts_.json) {
       std::string err;
       if (!JsonParse(line, &err)) {
@@ -853,18 +1132,23 @@ bool Server::TakeLine() {
         continue;
       }
     }
+    pending_room_ = opts_.room_key.empty() ? "" : RoomOfLine(line, opts_.room_key);
     pending_.swap(line);
     have_pending_ = true;
     return true;
   }
 }
 
-bool Server::SomeoneHasRoom(size_t len) const {
+// Whether a line for |room| can be taken: some client of that room can queue it, or none is
+// connected there. Clients of other rooms do not hold it back.
+bool Server::SomeoneHasRoom(const std::string& room, size_t len) const {
+  const Room* r = FindRoom(room);
+  if (!r) return true;
   bool any_active = false;
-  for (const Client* c : clients_) {
+  for (const Client* c : r->clients) {
     if (c->kicked) continue;
     any_active = true;
-    if (broadcast_.HasRoom(c->cursor, len)) return true;
+    if (r->broadcast.HasRoom(c->cursor, len)) return true;
   }
   return !any_active;
 }
@@ -873,11 +1157,11 @@ void Server::PumpLines() {
   if (draining_ && !have_pending_ && reader_.buffered() == 0) return;
   for (;;) {
     if (!have_pending_ && !TakeLine()) break;
-    if (!SomeoneHasRoom(pending_.size())) {
+    if (!SomeoneHasRoom(pending_room_, pending_.size())) {
       PauseInput(true);
       return;
     }
-    Publish(pending_);
+    Publish(pending_room_, pending_);
     have_pending_ = false;
   }
   if (input_done_) {
@@ -887,38 +1171,41 @@ void Server::PumpLines() {
   }
 }
 
-void Server::Publish(const std::string& line) {
-  broadcast_.Push(line, opts_.retain > 0 ? IdOf(line) : std::string(), LoopNowMs());
+void Server::Publish(const std::string& room, const std::string& line) {
+  Room* r = RoomFor(room);
+  Broadcast& broadcast = r->broadcast;
+  broadcast.Push(line, opts_.retain > 0 ? IdOf(line) : std::string(), LoopNowMs());
   if (retain_file_.is_open()) retain_file_.Append(line);
   lines_in_++;
-  for (size_t i = 0; i < clients_.size(); i++) {
-    Client* c = clients_[i];
+  for (size_t i = 0; i < r->clients.size(); i++) {
+    Client* c = r->clients[i];
     if (c->kicked) continue;
-    if (broadcast_.OverLimit(c->cursor)) {
+    if (broadcast.OverLimit(c->cursor)) {
       if (opts_.slow_client == SlowClientPolicy::kDisconnect) {
         Kick(c);
         continue;
       }
       if (!c->dropped) {
         LogWarning("client %llu: too slow (%zu messages, %llu bytes queued): dropping messages",
-                   c->id, broadcast_.Backlog(c->cursor),
-                   static_cast<unsigned long long>(broadcast_.BacklogBytes(c->cursor)));
+                   c->id, broadcast.Backlog(c->cursor),
+                   static_cast<unsigned long long>(broadcast.BacklogBytes(c->cursor)));
       }
-      size_t n = broadcast_.DropToFit(&c->cursor);
+      size_t n = broadcast.DropToFit(&c->cursor);
       c->dropped += n;
       dropped_ += n;
     }
-    if (broadcast_.Backlog(c->cursor) == 1) lws_callback_on_writable(c->wsi);
+    if (broadcast.Backlog(c->cursor) == 1) lws_callback_on_writable(c->wsi);
   }
+  DropRoomIfIdle(r);
 }
 
 void Server::Kick(Client* c) {
   LogWarning("client %llu: too slow (%zu messages, %llu bytes queued): disconnecting", c->id,
-             broadcast_.Backlog(c->cursor),
-             static_cast<unsigned long long>(broadcast_.BacklogBytes(c->cursor)));
+             c->room->broadcast.Backlog(c->cursor),
+             static_cast<unsigned long long>(c->room->broadcast.BacklogBytes(c->cursor)));
   c->kicked = true;
   slow_++;
-  broadcast_.Detach(&c->cursor);
+  c->room->broadcast.Detach(&c->cursor);
   lws_callback_on_writable(c->wsi);
   // A stalled client never becomes writeable to hear its close frame: cut it after a while.
   lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 2);
@@ -965,6 +1252,46 @@ void Server::StopLoop() {
 int RunServer(const ServeOptions& opts) {
   Server server(opts);
   return server.Run();
+}
+
+std::unique_ptr<ServerHarness> MakeServeHarness(const ServeOptions& opts) {
+  auto server = std::make_shared<Server>(opts);
+  LogRouteLibwebsockets();
+  struct lws_vhost* vhost = server->Open(false);
+  if (!vhost) return nullptr;
+  server->OpenHarness(vhost);
+  return std::make_unique<ServerHarness>(server, server->context(), vhost);
+}
+
+bool CheckServeOptions(const ServeOptions& o, std::string* err) {
+  char buf[256];
+  if (o.history > o.max_queue || o.retain > o.max_queue / 2) {
+    snprintf(buf, sizeof buf,
+             "--history %zu, --retain %zu: more than --max-queue %zu (or half of it)", o.history,
+             o.retain, o.max_queue);
+    *err = buf;
+    return false;
+  }
+  if (!o.retain_file.empty() && o.retain == 0) {
+    *err = "--retain-file needs --retain above 0";
+    return false;
+  }
+  if (o.max_queue < 2 || o.max_line > o.max_queue_bytes / 2) {
+    snprintf(buf, sizeof buf,
+             "--max-line %zu: more than half of --max-queue-bytes %zu (or --max-queue < 2)",
+             o.max_line, o.max_queue_bytes);
+    *err = buf;
+    return false;
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    *err = "--tls-cert and --tls-key go together";
+    return false;
+  }
+  if (!o.room_tokens.empty() && o.room_key.empty()) {
+    *err = "--room-tokens needs --room-key";
+    return false;
+  }
+  return true;
 }
 
 std::string DefaultOverlayRoot() {

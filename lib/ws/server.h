@@ -4,8 +4,11 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "ws/loop.h"
 
 /// What to do with a client whose backlog goes over --max-queue.
 enum class SlowClientPolicy {
@@ -30,17 +33,31 @@ struct ServeOptions {
   bool keep_open = false;
   std::string root;                  ///< real path of the static root; empty: no files
   std::string token;                 ///< required from WebSocket clients when not empty
+  std::string control_token;         ///< lets a client send commands (ws/control.h); empty: none
   size_t max_clients = 0;            ///< 0: as many as the descriptor limit leaves room for
   std::vector<std::string> origins;  ///< Origin values allowed beside the page's own; "*": any
   std::string tls_cert;
   std::string tls_key;
   bool relay = false;
   size_t relay_buffer = 4u << 20;  ///< bytes waiting for stdout over which clients are not read
+  std::string room_key;            ///< dotted path into an event naming its room; empty: no rooms
+  std::string room_tokens;  ///< file of `ROOM TOKEN` lines, read again on SIGHUP; empty: none
 };
+
+/// Checks that |opts| go together (what each option alone accepts is the command line's
+/// business): --history and --retain within --max-queue, --retain-file with --retain, --max-line
+/// within half of --max-queue-bytes, --tls-cert with --tls-key, --room-tokens with --room-key.
+/// False with |err| (naming the options) when they do not.
+bool CheckServeOptions(const ServeOptions& opts, std::string* err);
 
 /// Runs the server until end of input (then drains, unless keep_open) or a stop signal (then
 /// drains). Returns an exit status of core/exit_status.h. Logs "listening on HOST:PORT".
 int RunServer(const ServeOptions& opts);
+
+/// ws-serve's server as RunServer() makes it, but listening nowhere, without stdin (no lines
+/// come in) and without a descriptor limit, for the fuzz harness (tests/fuzz/ws_frames_fuzz.cc);
+/// |opts|.max_clients must be set. Null, logged, on failure.
+std::unique_ptr<ServerHarness> MakeServeHarness(const ServeOptions& opts);
 
 /// The default static root: <dir of the executable>/../share/twitch-servitor/overlay, where
 /// `make install` puts the overlay and where the build tree links to the source tree's. Empty

@@ -2,14 +2,19 @@
 // (protocol 0 also hears lws' certificate check), stdin's raw file and stdout's raw file.
 #include "ws/ws_client.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/exit_status.h"
 #include "core/log.h"
 #include "core/signals.h"
 #include "core/time.h"
+#include "ws/address.h"
 
 namespace {
 
@@ -22,12 +27,39 @@ constexpr int kMaxShownError = 256;  // bytes of an lws error text kept
 const struct lws_protocols kProtocols[] = {
     {kProtocol, &WsClient::Callback, 0, 1 << 16, 0, nullptr, 0},
     {kStdinProtocol, &WsClient::StdinCallback, 0, 0, 0, nullptr, 0},
-    {kStdoutProtocol, &WsClient::StdoutCallback, 0, 0, 0, nullptr, 0},
+    LoopStdoutProtocol(kStdoutProtocol),
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 
+// The system's trust for the client SSL_CTX, as SSL_CTX_set_default_verify_paths gives it
+// (SSL_CERT_FILE and SSL_CERT_DIR honoured) but without reading the default bundle file: its
+// hashed directory (/etc/ssl/certs on Debian) is consulted per verification, one file per CA
+// asked for. --cacert's file, loaded by lws, comes on top.
+void LoadSystemTrust(SSL_CTX* ctx) {
+  if (!ctx) return;
+  if (const char* file = getenv(X509_get_default_cert_file_env())) {
+    if (!SSL_CTX_load_verify_file(ctx, file)) {
+      LogWarning("%s: cannot load %s", X509_get_default_cert_file_env(), file);
+    }
+  }
+  const char* dir = getenv(X509_get_default_cert_dir_env());
+  if (!SSL_CTX_load_verify_dir(ctx, dir ? dir : X509_get_default_cert_dir())) {
+    LogWarning("cannot use the system's CA directory %s", dir ? dir : X509_get_default_cert_dir());
+  }
+  ERR_clear_error();
+}
+
 WsClient* ClientOf(struct lws* wsi) {
   return static_cast<WsClient*>(lws_context_user(lws_get_context(wsi)));
+}
+
+// The Host header of |url|: the port only when it is not the scheme's own.
+std::string HostHeader(const WsUrl& url) {
+  const bool default_port = url.port == (url.tls ? 443 : 80);
+  bool v6 = url.host.find(':') != std::string::npos;
+  std::string h = v6 ? "[" + url.host + "]" : url.host;
+  if (!default_port) h += ":" + std::to_string(url.port);
+  return h;
 }
 
 }  // namespace
@@ -37,12 +69,19 @@ void WsClientListener::OnStopSignal() { client->Drain(kExitOk); }
 WsClient::WsClient(const WsClientOptions& opts, WsClientListener* listener)
     : opts_(opts),
       listener_(listener),
-      out_(opts.max_output, [this] { FlushOutput(); }),
+      // The reader of stdout went away: the command ends at once, as EPIPE would end it.
+      out_(
+          opts.max_output, [this] { FlushOutput(); },
+          [this] {
+            LogDebug("standard output: the reader went away");
+            if (!stopped_) Stop(kExitOk);
+          }),
+      conns_(static_cast<size_t>(std::max(2, opts.slots))),
       backoff_(opts.backoff),
       storm_backoff_(opts.backoff),
       stdin_chunk_(kStdinChunk) {
   listener_->client = this;
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < static_cast<int>(conns_.size()); ++i) {
     conns_[i].owner = this;
     conns_[i].slot = i;
     Conn* c = &conns_[i];
@@ -52,10 +91,6 @@ WsClient::WsClient(const WsClientOptions& opts, WsClientListener* listener)
     connect_pending_ = false;
     Connect();
   });
-  const bool default_port = opts_.url.port == (opts_.url.tls ? 443 : 80);
-  bool v6 = opts_.url.host.find(':') != std::string::npos;
-  host_header_ = v6 ? "[" + opts_.url.host + "]" : opts_.url.host;
-  if (!default_port) host_header_ += ":" + std::to_string(opts_.url.port);
 }
 
 WsClient::~WsClient() = default;
@@ -63,7 +98,8 @@ WsClient::~WsClient() = default;
 OutputQueue& WsClient::output() { return out_.queue(); }
 
 bool WsClient::open(int slot) const {
-  return slot >= 0 && slot < 2 && conns_[slot].in_use && conns_[slot].opened;
+  return slot >= 0 && slot < static_cast<int>(conns_.size()) && conns_[slot].in_use &&
+         conns_[slot].opened;
 }
 
 int WsClient::Run() {
@@ -75,7 +111,8 @@ int WsClient::Run() {
   if (opts_.url.tls) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.user = this;
-  info.fd_limit_per_thread = 16;
+  // the connections, stdio, and a listener's HTTP requests
+  info.fd_limit_per_thread = 64 + static_cast<int>(conns_.size());
   context_.reset(lws_create_context(&info));
   if (!context_) {
     LogError("cannot create the WebSocket context");
@@ -84,6 +121,11 @@ int WsClient::Run() {
   info.protocols = kProtocols;
   info.vhost_name = "default";
   if (!opts_.tls.cacert.empty()) info.client_ssl_ca_filepath = opts_.tls.cacert.c_str();
+  info.ssl_client_options_set = kTlsBelow12Off;
+  // Not the system bundle parsed whole into the client SSL_CTX (about 140 certificates, 0.6 MB of
+  // heap): the system's CA directory is looked up by hash when a chain is verified instead
+  // (LoadSystemTrust, from LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS).
+  info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
   vhost_ = lws_create_vhost(context_.get(), &info);
   if (!vhost_) {
     LogError("cannot create the client (TLS set-up failed?)");
@@ -97,7 +139,11 @@ int WsClient::Run() {
     }
   }
   out_.Start(context_.get(), vhost_, kStdoutProtocol);
+  listener_->OnLoopStarted();
   Connect();
+  for (int i = 1; i < opts_.start_connections && i < static_cast<int>(conns_.size()); ++i) {
+    Open(i);
+  }
   {
     StopWakeup wakeup(context_.get());
     while (!done_) {
@@ -109,6 +155,7 @@ int WsClient::Run() {
     }
   }
   stopped_ = true;  // the callbacks that destroying the context runs change nothing now
+  listener_->OnLoopEnding();
   connect_timer_.Cancel();
   for (Conn& c : conns_) c.watchdog.Cancel();
   out_.Close();
@@ -126,37 +173,56 @@ void WsClient::ScheduleConnect(int delay_ms) {
 
 void WsClient::Connect() {
   if (ending()) return;
-  Conn* c = !conns_[0].in_use ? &conns_[0] : !conns_[1].in_use ? &conns_[1] : nullptr;
-  if (!c) return;  // two connections already: nothing to add
+  for (Conn& c : conns_) {
+    if (!c.in_use) return ConnectIn(&c);
+  }
+  // every slot is in use already: nothing to add
+}
+
+bool WsClient::Open(int slot) {
+  if (ending() || slot < 0 || slot >= static_cast<int>(conns_.size()) || conns_[slot].in_use) {
+    return false;
+  }
+  ConnectIn(&conns_[slot]);
+  return true;
+}
+
+void WsClient::ConnectIn(Conn* c) {
   c->in_use = true;
-  c->opened = c->close_now = c->receiving_message = c->pause_at_end = c->rx_too_long = false;
+  c->opened = c->close_now = c->receiving_message = c->pause_at_end = false;
+  c->closing.Reset();
   c->wsi = nullptr;
   c->outbox.clear();
-  c->rx.clear();
+  c->rx.Reset(opts_.max_message);
   c->info = WsCloseInfo();
+  c->url = next_url_set_ ? next_url_ : opts_.url;
+  c->display_url = next_url_set_ ? next_display_url_ : opts_.display_url;
+  next_url_set_ = false;
+  c->host_header = HostHeader(c->url);
   active_ = c->slot;
   ++started_;
   struct lws_client_connect_info ci;
   memset(&ci, 0, sizeof ci);
   ci.context = context_.get();
   ci.vhost = vhost_;
-  ci.address = opts_.url.host.c_str();
-  ci.port = opts_.url.port;
-  ci.path = opts_.url.path.c_str();
-  ci.host = host_header_.c_str();
+  ci.address = c->url.host.c_str();
+  ci.port = c->url.port;
+  ci.path = c->url.path.c_str();
+  ci.host = c->host_header.c_str();
   // No Origin: this is not a browser (ws-serve serves browsers only from its own origin).
   ci.local_protocol_name = kProtocol;
   ci.ietf_version_or_minus_one = -1;
   ci.pwsi = &c->wsi;
   ci.opaque_user_data = c;
-  if (opts_.url.tls) {
+  if (c->url.tls) {
     ci.ssl_connection = LCCSCF_USE_SSL;
     if (opts_.tls.insecure) {
       ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
                            LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
     }
   }
-  LogDebug("connecting to %s", opts_.display_url.c_str());
+  LogDebug("connecting to %s", c->display_url.c_str());
+  if (c->url.tls && opts_.tls.insecure) WarnInsecure(c->display_url);
   if (opts_.connect_timeout_ms > 0) {
     char why[64];
     snprintf(why, sizeof why, "no connection within %gs", opts_.connect_timeout_ms / 1000.0);
@@ -165,13 +231,14 @@ void WsClient::Connect() {
   if (!lws_client_connect_via_info(&ci) && c->in_use) {
     // Failed before CONNECTION_ERROR could tell (else Lost() freed the slot already).
     c->wsi = nullptr;
-    if (c->info.error.empty()) c->info.error = "cannot start connecting";
+    if (c->info.error.empty()) c->info.error = ConnectStartFailure(opts_.url.host);
     Lost(c);
   }
 }
 
 bool WsClient::Handover() {
-  if (ending() || (conns_[0].in_use && conns_[1].in_use) || connect_pending_) return false;
+  bool full = std::all_of(conns_.begin(), conns_.end(), [](const Conn& c) { return c.in_use; });
+  if (ending() || full || connect_pending_) return false;
   int64_t now = MonotonicMs();
   while (!handovers_.empty() && now - handovers_.front() >= opts_.handover_window_ms) {
     handovers_.pop_front();
@@ -188,6 +255,22 @@ bool WsClient::Handover() {
     Connect();
   }
   return true;
+}
+
+bool WsClient::Handover(const std::string& url, std::string* err) {
+  WsUrl parsed;
+  if (!ParseWsUrl(url, &parsed, err)) return false;
+  if (parsed.tls && !opts_.url.tls) {
+    *err = DisplayUrl(url) + ": wss:// while the client was set up without TLS";
+    return false;
+  }
+  next_url_ = parsed;
+  next_display_url_ = DisplayUrl(url);
+  next_url_set_ = true;
+  if (Handover()) return true;
+  next_url_set_ = false;
+  *err = "a reconnect is under way already";
+  return false;
 }
 
 void WsClient::Send(int slot, std::string text) {
@@ -312,7 +395,9 @@ void WsClient::Stop(int status) {
   if (context_) lws_cancel_service(context_.get());
 }
 
-bool WsClient::Busy() const { return conns_[0].in_use || conns_[1].in_use; }
+bool WsClient::Busy() const {
+  return std::any_of(conns_.begin(), conns_.end(), [](const Conn& c) { return c.in_use; });
+}
 
 // A drain ends when every connection has closed and stdout has taken the queue.
 void WsClient::CheckEnd() {
@@ -382,7 +467,7 @@ int WsClient::OnConnection(Conn* c, struct lws* wsi, enum lws_callback_reasons r
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
       c->opened = c->info.opened = true;
       Unwatch(c->slot);
-      LogInfo("connected to %s", opts_.display_url.c_str());
+      LogInfo("%sconnected to %s", listener_->LogPrefix(c->slot).c_str(), c->display_url.c_str());
       if (paused_) lws_rx_flow_control(wsi, 0);  // read once stdout has drained
       if (!c->outbox.empty() || c->close_now) lws_callback_on_writable(wsi);
       listener_->OnOpened(c->slot);
@@ -412,24 +497,13 @@ int WsClient::OnConnection(Conn* c, struct lws* wsi, enum lws_callback_reasons r
 
 int WsClient::OnReceive(Conn* c, struct lws* wsi, const char* in, size_t len) {
   c->receiving_message = true;
-  if (!c->rx_too_long) {
-    if (c->rx.size() + len > opts_.max_message) {
-      c->rx_too_long = true;
-      c->rx.clear();
-      c->rx.shrink_to_fit();
-    } else {
-      c->rx.append(in, len);
-    }
-  }
-  if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) != 0) return 0;
-  c->receiving_message = false;
   std::string msg;
-  msg.swap(c->rx);
-  bool too_long = c->rx_too_long;
-  c->rx_too_long = false;
-  if (lws_frame_is_binary(wsi)) {
+  WsPiece piece = c->rx.Feed(wsi, in, len, &msg);
+  if (piece == WsPiece::kPartial) return 0;
+  c->receiving_message = false;
+  if (piece == WsPiece::kBinary) {
     LogWarning("binary message of %zu bytes: skipped", msg.size());
-  } else if (too_long) {
+  } else if (piece == WsPiece::kTooLong) {
     LogWarning("message longer than %zu bytes: skipped", opts_.max_message);
   } else {
     listener_->OnMessage(c->slot, msg);
@@ -440,6 +514,7 @@ int WsClient::OnReceive(Conn* c, struct lws* wsi, const char* in, size_t len) {
 }
 
 int WsClient::OnWriteable(Conn* c, struct lws* wsi) {
+  if (c->closing.sent()) return 0;  // the server's answer is awaited (ws/closing.h)
   if (!c->outbox.empty()) {
     std::string& m = c->outbox.front();
     size_t n = m.size() - LWS_PRE;
@@ -453,10 +528,7 @@ int WsClient::OnWriteable(Conn* c, struct lws* wsi) {
     listener_->OnSent(c->slot, c->outbox.size());
     return 0;
   }
-  if (c->close_now) {
-    lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, nullptr, 0);
-    return -1;
-  }
+  if (c->close_now) return c->closing.Send(wsi, LWS_CLOSE_STATUS_NORMAL, "");
   return 0;
 }
 
@@ -487,6 +559,10 @@ int WsClient::Callback(struct lws* wsi, enum lws_callback_reasons reason, void* 
   return GuardCallback([&]() -> int {
     WsClient* self = ClientOf(wsi);
     auto* c = static_cast<Conn*>(lws_get_opaque_user_data(wsi));
+    if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS) {
+      LoadSystemTrust(static_cast<SSL_CTX*>(user));
+      return 0;
+    }
     if (reason == LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION) {
       // For each certificate of the chain; --insecure overrules a failure after this.
       if (c && len == 0 && c->info.tls_error.empty()) {  // len: preverify_ok
@@ -512,21 +588,5 @@ int WsClient::StdinCallback(struct lws* wsi, enum lws_callback_reasons reason, v
       return self->stdin_eof_ && reason == LWS_CALLBACK_RAW_RX_FILE ? -1 : 0;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
-  });
-}
-
-// The raw file that stands for stdout (LoopStdout): WRITEABLE flushes the queue. If lws closes
-// it because the reader hung up, the command ends at once, as EPIPE would end it.
-int WsClient::StdoutCallback(struct lws* wsi, enum lws_callback_reasons reason, void* user,
-                             void* in, size_t len) noexcept {
-  return GuardCallback([&]() -> int {
-    WsClient* self = ClientOf(wsi);
-    if (!self || self->stopped_) return lws_callback_http_dummy(wsi, reason, user, in, len);
-    if (reason == LWS_CALLBACK_RAW_WRITEABLE_FILE) self->out_.OnWriteable();
-    if (reason == LWS_CALLBACK_RAW_CLOSE_FILE && self->out_.OnClosed(wsi)) {
-      LogDebug("standard output: the reader went away");
-      self->Stop(kExitOk);
-    }
-    return 0;
   });
 }

@@ -22,7 +22,9 @@
 #include "core/backoff.h"
 #include "core/tls_options.h"
 #include "ws/address.h"
+#include "ws/closing.h"
 #include "ws/loop.h"
+#include "ws/reassembly.h"
 
 /// What one connection ended with, for the listener's OnClosed().
 struct WsCloseInfo {
@@ -35,7 +37,8 @@ struct WsCloseInfo {
 };
 
 /// The protocol side of a WebSocket client. Connections are named by a slot, 0 or 1 (two exist
-/// at once only during a handover); every call comes from the loop.
+/// at once only during a handover), or up to WsClientOptions::slots; every call comes from the
+/// loop.
 class WsClientListener {
  public:
   virtual ~WsClientListener() = default;
@@ -49,12 +52,20 @@ class WsClientListener {
   virtual bool OnClosed(int slot, const WsCloseInfo& info) = 0;
   /// The watchdog of |slot| (Watch()) expired; the connection is cut after this returns.
   virtual void OnWatchdog(int /*slot*/) {}
+  /// What the client's own log lines about |slot| start with: "" (the default), or for a listener
+  /// that keeps several connections apart the one it is ("connection 2/3: ").
+  virtual std::string LogPrefix(int /*slot*/) { return {}; }
   /// A message queued with Send() went out on |slot|; |left| more wait.
   virtual void OnSent(int /*slot*/, size_t /*left*/) {}
   /// Bytes from stdin (WsClientOptions::read_stdin); empty: end of input.
   virtual void OnStdin(std::string_view /*data*/) {}
   /// A stop signal came. The default drains: Drain(0).
   virtual void OnStopSignal();
+  /// The loop exists (context()), before the first connection: for the listener's own users of
+  /// the loop (an HTTP client to Attach(), timers).
+  virtual void OnLoopStarted() {}
+  /// The loop is about to be destroyed: whatever the listener attached to it must go now.
+  virtual void OnLoopEnding() {}
 
   /// Set by WsClient: the client this listener belongs to.
   class WsClient* client = nullptr;
@@ -73,9 +84,14 @@ struct WsClientOptions {
   bool read_stdin = false;        ///< adopt stdin and pass it on to OnStdin()
   int handover_burst = 3;         ///< handovers in handover_window_ms before they back off
   int handover_window_ms = 60000;
+  /// Connections at once: two for a handover; a listener that keeps several apart (PubSub: 50
+  /// topics each) asks for more and opens them itself with Open().
+  int slots = 2;
+  int start_connections = 1;  ///< opened by Run(), in slots 0, 1, ... (at most |slots|)
 };
 
-/// The client: one lws context, up to two connections, stdin and stdout.
+/// The client: one lws context, up to two connections (or WsClientOptions::slots), stdin and
+/// stdout.
 class WsClient {
  public:
   WsClient(const WsClientOptions& opts, WsClientListener* listener);
@@ -102,8 +118,18 @@ class WsClient {
 
   /// Make before break: opens a successor while the active connection stays (it keeps delivering
   /// until the listener closes it). The successor becomes active(). More than handover_burst of
-  /// these within handover_window_ms wait a backoff delay first. False while two connections exist.
+  /// these within handover_window_ms wait a backoff delay first. False while every slot is in use.
   bool Handover();
+  /// The same, with the successor connecting to |url| (EventSub's session_reconnect gives one,
+  /// to be opened unchanged) instead of the client's own; later connections use the client's own
+  /// URL again. False also when |url| is not a ws:// or wss:// URL (|err| says why).
+  bool Handover(const std::string& url, std::string* err);
+
+  /// Connects in |slot| now, without a backoff delay: for a listener that keeps several
+  /// connections and decides itself when each one is made again. False when |slot| is in use, out
+  /// of range, or the client is ending. A connection that fails at once is reported to
+  /// OnClosed() before this returns.
+  bool Open(int slot);
 
   /// The connection that is current (the newest); -1 before the first.
   int active() const { return active_; }
@@ -146,27 +172,28 @@ class WsClient {
                       size_t len) noexcept;
   static int StdinCallback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in,
                            size_t len) noexcept;
-  static int StdoutCallback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in,
-                            size_t len) noexcept;
 
  private:
-  // One connection; the two slots never move, so lws may keep &wsi.
+  // One connection; the slots never move, so lws may keep &wsi.
   struct Conn {
     WsClient* owner = nullptr;
     int slot = 0;
     bool in_use = false;  // connecting, open or closing
     bool opened = false;
     bool close_now = false;          // close normally at the next WRITEABLE
+    WsClosing closing;               // our close frame, sent once (ws/closing.h)
     bool receiving_message = false;  // a message has begun and not ended
     bool pause_at_end = false;       // stop reading once the message at hand has ended
     struct lws* wsi = nullptr;
     std::deque<std::string> outbox;  // LWS_PRE bytes, then the message
-    std::string rx;
-    bool rx_too_long = false;
+    WsReassembly rx;
     WsCloseInfo info;
     std::string watch_why;
     int64_t watch_ms = 0;  // 0: no watchdog
     LoopAlarm watchdog;
+    WsUrl url;  // where this connection goes (lws keeps pointers into it while connecting)
+    std::string host_header;
+    std::string display_url;
   };
 
   int OnConnection(Conn* c, struct lws* wsi, enum lws_callback_reasons reason, void* in,
@@ -176,6 +203,7 @@ class WsClient {
   void OnStdinEvent(struct lws* wsi, enum lws_callback_reasons reason);
   void Lost(Conn* c);
   void Connect();
+  void ConnectIn(Conn* c);
   void ScheduleConnect(int delay_ms);
   void SetReading(bool on);
   void OnWatchdogDue(Conn* c);
@@ -189,11 +217,13 @@ class WsClient {
   LwsContextPtr context_;
   struct lws_vhost* vhost_ = nullptr;
   LoopStdout out_;
-  Conn conns_[2];
+  std::vector<Conn> conns_;  // sized once (slots): lws keeps &wsi
   LoopAlarm connect_timer_;
   Backoff backoff_;        // reconnects after a drop
   Backoff storm_backoff_;  // handovers beyond handover_burst
-  std::string host_header_;
+  WsUrl next_url_;         // Handover(url): where the next connection goes
+  std::string next_display_url_;
+  bool next_url_set_ = false;
   std::deque<int64_t> handovers_;  // when the recent handovers came (monotonic ms)
   struct lws* stdin_wsi_ = nullptr;
   std::vector<char> stdin_chunk_;

@@ -4,8 +4,6 @@
 # server of the tests on loopback only.
 
 load helpers
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -13,8 +11,7 @@ setup() {
 }
 
 teardown() {
-  local p
-  for p in ${SERVE_PID:-} ${FAKE_PID:-}; do kill "$p" 2>/dev/null || true; done
+  kill_ours ${SERVE_PID:-} ${FAKE_PID:-}
 }
 
 # serve ADDRESS [ARGS...]: ws-serve --listen ADDRESS in the background, stdin held open; sets
@@ -22,14 +19,21 @@ teardown() {
 serve() {
   local address=$1
   shift
+  : >"$T/serve.log"
   sleep 30 | timeout 30 "$BIN/ws-serve" --listen "$address" "$@" >/dev/null 2>"$T/serve.log" &
   SERVE_PID=$!
   PORT=$(listen_port "$T/serve.log")
   [ -n "$PORT" ]
 }
 
-# bound: the addresses the kernel has listening on $PORT.
-bound() { "$ROOT/tests/listening" "$PORT"; }
+# bound [PID]: the addresses the kernel has listening on $PORT for process PID (default
+# SERVE_PID, ws-serve's `timeout`) or its children: a test beside this one may listen on the same
+# port number at another address.
+bound() {
+  local p=${1:-$SERVE_PID}
+  # shellcheck disable=SC2046  # the pids are words
+  "$ROOT/tests/listening" "$PORT" "$p" $(pgrep -P "$p")
+}
 
 have_ipv6_loopback() { grep -qE '^0{31}1 .* lo$' /proc/net/if_inet6 2>/dev/null; }
 
@@ -85,6 +89,24 @@ have_ipv6_loopback() { grep -qE '^0{31}1 .* lo$' /proc/net/if_inet6 2>/dev/null;
   assert_output 0
 }
 
+@test "--listen 0.0.0.0 with --room-tokens and no token: says the default room is open" {
+  printf 'alice sekA\n' >"$T/rooms"
+  serve 0.0.0.0:0 --room-key channel.login --room-tokens "$T/rooms"
+  wait_for_line "$T/serve.log" 'room-tokens .*: 1 rooms'
+  run grep -c "warning: the rooms need their tokens (--room-tokens), but the default room has none: whoever reaches this machine on port $PORT can read its events (those without a room) (set WS_SERVE_TOKEN" "$T/serve.log"
+  assert_output 1
+  run grep -c "no token" "$T/serve.log"
+  assert_output 0
+}
+
+@test "--listen 0.0.0.0 with --room-tokens and a token: no warning" {
+  printf 'alice sekA\n' >"$T/rooms"
+  WS_SERVE_TOKEN=s3cret-token serve 0.0.0.0:0 --room-key channel.login --room-tokens "$T/rooms"
+  wait_for_line "$T/serve.log" 'room-tokens .*: 1 rooms'
+  run grep -c "warning" "$T/serve.log"
+  assert_output 0
+}
+
 @test "--listen [::]: every IPv4 and IPv6 address, IPv4 clients included" {
   have_ipv6_loopback || skip "no IPv6 loopback"
   serve '[::]:0' --relay
@@ -103,7 +125,7 @@ have_ipv6_loopback() { grep -qE '^0{31}1 .* lo$' /proc/net/if_inet6 2>/dev/null;
   "$PY" "$FAKES/ws_server.py" >/dev/null 2>"$T/fake.log" &
   FAKE_PID=$!
   PORT=$(listen_port "$T/fake.log")
-  run bound
+  run bound "$FAKE_PID"
   assert_output "127.0.0.1"
   kill "$FAKE_PID"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/k.pem" -out "$T/c.pem" -days 1 \
@@ -112,6 +134,6 @@ have_ipv6_loopback() { grep -qE '^0{31}1 .* lo$' /proc/net/if_inet6 2>/dev/null;
     --scenario normal >"$T/irc.out" 2>&1 &
   FAKE_PID=$!
   PORT=$(listen_port "$T/irc.out")
-  run bound
+  run bound "$FAKE_PID"
   assert_output "127.0.0.1"
 }

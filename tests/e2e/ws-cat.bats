@@ -2,8 +2,6 @@
 # ws-cat end to end: against ws-serve and against a scripted Python server (tests/fakes/ws_server.py).
 
 load helpers
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -13,12 +11,14 @@ setup() {
 
 teardown() {
   exec 7>&- 2>/dev/null || true
-  local p
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  kill_ours -9 "${PIDS[@]}"
 }
 
 # fake_server SCRIPT...: the scripted server in the background; sets PORT.
 fake_server() {
+  # Emptied here, not only by the background redirection: a second fake would otherwise read the
+  # first one's port before it has truncated the log.
+  : >"$T/fake.log"
   $PY "$FAKES/ws_server.py" "$@" >"$T/fake.out" 2>"$T/fake.log" 3>&- 7>&- &
   PIDS+=($!)
   PORT=$(listen_port "$T/fake.log")
@@ -75,6 +75,20 @@ serve() {
   [ "$status" -eq 0 ]
   wait_for_line "$T/fake.out" '^y$' 5
   diff <(printf 'x\ny\n') "$T/fake.out"
+}
+
+@test "ws-cat: --send waits for the server's answer to its close before it closes the connection" {
+  # A sender that closed the socket first would leave what it sent unread by a slow server, which
+  # loses it when its answer meets the closed socket (a reset).
+  $PY "$FAKES/ws_close_answer.py" server 1 >"$T/fake.out" 2>"$T/fake.log" 3>&- &
+  PIDS+=($!)
+  local fake=$!
+  PORT=$(listen_port "$T/fake.log")
+  run --separate-stderr timeout 20 "$BIN/ws-cat" --send "ws://127.0.0.1:$PORT/" < <(seq 1 2000)
+  assert_success
+  wait_pid "$fake" 10
+  run cat "$T/fake.out"
+  assert_output $'messages 2000\npeer waited for the answer'
 }
 
 @test "ws-cat: an unreachable server is exit 1 with a clear message" {
@@ -159,7 +173,7 @@ serve() {
   wait_for_line "$T/err" connected 10
   kill -9 "$SERVE_PID"
   wait_pid "$c" 10
-  run wait "$c"
+  wait_status "$c"
   [ "$status" -eq 1 ]
 }
 
@@ -213,7 +227,7 @@ serve() {
   [ ! -s "$T/out" ]
   touch "$T/go"
   wait_pid "$c" 15
-  run wait "$c"
+  wait_status "$c"
   assert_success
   run grep -c . "$T/out"
   assert_output 420

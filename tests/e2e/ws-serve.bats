@@ -3,62 +3,9 @@
 # as an independent implementation. ws-serve reads a FIFO that the test writes through fd 7.
 
 load helpers
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
 
-setup() {
-  T=$BATS_TEST_TMPDIR
-  PIDS=()
-}
-
-teardown() {
-  exec 7>&- 2>/dev/null || true
-  local p
-  for p in "${PIDS[@]}" ${SERVE_PID:-}; do kill -9 "$p" 2>/dev/null || true; done
-}
-
-# start_serve ARGS...: ws-serve on a free port reading $T/in (write lines with `>&7`, end the
-# input with `exec 7>&-`). Sets SERVE_PID and PORT; stderr in $T/serve.log, stdout in $T/serve.out.
-start_serve() {
-  mkfifo "$T/in"
-  "$BIN/ws-serve" --listen 127.0.0.1:0 "$@" <"$T/in" >"$T/serve.out" 2>"$T/serve.log" 3>&- &
-  SERVE_PID=$!
-  exec 7>"$T/in"
-  PORT=$(listen_port "$T/serve.log")
-  [ -n "$PORT" ] && [ "$PORT" -ne 0 ]
-}
-
-health() { curl -s --max-time 5 "http://127.0.0.1:$PORT/healthz"; }
-
-# wait_health JQ_EXPR [SECONDS]: waits until /healthz satisfies the jq expression.
-wait_health() {
-  local n=$(( ${2:-10} * 10 ))
-  while ! health | jq -e "$1" >/dev/null 2>&1 && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-  health | jq -e "$1" >/dev/null
-}
-
-# cat_client NAME ARGS...: a ws-cat in the background, output in $T/NAME.out and .err.
-cat_client() {
-  local name=$1; shift
-  timeout 30 "$BIN/ws-cat" "$@" >"$T/$name.out" 2>"$T/$name.err" 3>&- 7>&- &
-  PIDS+=($!)
-}
-
-# py_clients ARGS...: the Python clients in the background; summary in $T/py.out.
-py_clients() {
-  timeout 120 $PY "$FAKES/ws_clients.py" "ws://127.0.0.1:$PORT/" --ready "$T/ready" "$@" \
-    >"$T/py.out" 2>"$T/py.err" 3>&- 7>&- &
-  PY_PID=$!
-  wait_for_file "$T/ready" 30
-}
-
-# finish_serve: ends the input and expects ws-serve to drain and exit 0.
-finish_serve() {
-  exec 7>&-
-  wait_pid "$SERVE_PID" "${1:-20}"
-  wait "$SERVE_PID"
-}
+load ws-serve-helpers
 
 @test "ws-serve: logs the real port, serves /healthz, exits 0 at the end of input" {
   start_serve
@@ -380,6 +327,66 @@ raw_head() {
   wait "$SERVE_PID"
   wait "${PIDS[0]}"
   diff <(seq 1 100) "$T/a.out"
+}
+
+# eventpoll PID: how many epoll descriptors PID holds.
+eventpoll() {
+  find "/proc/$1/fd" -lname 'anon_inode:\[eventpoll\]' | wc -l
+}
+
+@test "ws-serve: it waits on epoll (libev), not on a poll(2) of every connection" {
+  start_serve
+  cat_client a "ws://127.0.0.1:$PORT/"
+  wait_health '.clients == 1'
+  run eventpoll "$SERVE_PID"
+  assert_output 1
+  echo one >&7
+  finish_serve
+  wait "${PIDS[0]}"
+  run cat "$T/a.out"
+  assert_output one
+  run grep -F 'libev plugin' "$T/serve.log"
+  assert_failure
+}
+
+@test "ws-serve: without libwebsockets' libev plugin it says so and serves on lws's own loop" {
+  local plugin
+  plugin=$(find /usr/lib /usr/local/lib -name 'libwebsockets-evlib_ev.so' 2>/dev/null | head -1)
+  [ -n "$plugin" ] || skip "no libev plugin to hide"
+  unshare -m true 2>/dev/null || skip "cannot make a mount namespace here (needs root)"
+  mkfifo "$T/in"
+  # In a mount namespace of its own, an empty file stands for the plugin.
+  unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$plugin" \
+    "$BIN/ws-serve" --listen 127.0.0.1:0 <"$T/in" 2>"$T/serve.log" 3>&- &
+  SERVE_PID=$!
+  exec 7>"$T/in"
+  PORT=$(listen_port "$T/serve.log")
+  cat_client a "ws://127.0.0.1:$PORT/"
+  wait_health '.clients == 1'
+  run eventpoll "$SERVE_PID"
+  assert_output 0
+  echo one >&7
+  finish_serve
+  wait "${PIDS[0]}"
+  run cat "$T/a.out"
+  assert_output one
+  run grep -F "libev plugin cannot be loaded (Debian: libwebsockets-evlib-ev)" "$T/serve.log"
+  assert_success
+}
+
+@test "ws-serve: at the end of input it waits for each client's answer to its close" {
+  start_serve
+  $PY "$FAKES/ws_close_answer.py" client "$PORT" 1 >"$T/client.out" 2>"$T/client.log" 3>&- 7>&- &
+  PIDS+=($!)
+  local client=$!
+  wait_health '.clients == 1'
+  echo one >&7
+  exec 7>&-
+  wait_pid "$SERVE_PID" 10
+  wait "$SERVE_PID"
+  wait_pid "$client" 10
+  run cat "$T/client.out"
+  assert_output $'messages 1\npeer waited for the answer'
 }
 
 @test "ws-serve: stdin's O_NONBLOCK is set while serving and cleared at exit" {
@@ -863,7 +870,7 @@ events() { local i; for ((i = $1; i <= $2; i++)); do printf '{"v":1,"type":"foll
   events 6 7 >&7
   wait "${PIDS[0]}"
   run head -1 "$T/r.out"
-  assert_output '{"control":"resume","found":true,"after":"e2","replayed":3,"retain":1000,"retain_for":300.0}'
+  assert_output '{"v":1,"control":"catchup","found":true,"after":"e2","replayed":3,"retain":1000,"retain_for":300.0}'
   run jq -r 'select(.type) | .id' "$T/r.out"
   assert_output $'e3\ne4\ne5\ne6\ne7'
   run grep -c 'client 1: resumes after e2: 3 events to catch up on$' "$T/serve.log"
@@ -876,7 +883,7 @@ events() { local i; for ((i = $1; i <= $2; i++)); do printf '{"v":1,"type":"foll
   wait_health '.lines_in == 5'
   run --separate-stderr timeout 10 "$BIN/ws-cat" --count 4 "ws://127.0.0.1:$PORT/?after=e1"
   assert_success
-  assert_line --index 0 '{"control":"resume","found":false,"after":"e1","replayed":3,"retain":3,"retain_for":300.0}'
+  assert_line --index 0 '{"v":1,"control":"catchup","found":false,"after":"e1","replayed":3,"retain":3,"retain_for":300.0}'
   assert_line --index 1 '{"v":1,"type":"follow","id":"e3"}'
   assert_line --index 3 '{"v":1,"type":"follow","id":"e5"}'
 }

@@ -22,7 +22,7 @@ async def client(url, k, events, quiet, results):
                 msg = await asyncio.wait_for(ws.recv(), timeout=quiet if len(got) >= len(want)
                                              else 30)
                 m = json.loads(msg)
-                if "control" in m:  # the resume notice: found, and how many to catch up on
+                if "control" in m:  # the catchup notice: found, and how many to catch up on
                     if not m.get("found") or m.get("replayed") != len(want):
                         got.append("bad notice %r" % m)
                     continue

@@ -41,6 +41,12 @@ TEST(WsAddress, ListenHostsResolveToNumbers) {
   EXPECT_NE(err, "");
 }
 
+TEST(WsAddress, ConnectStartFailureNamesAnUnresolvableHost) {
+  // .invalid never resolves (RFC 6761).
+  EXPECT_EQ(ConnectStartFailure("irc.invalid").rfind("cannot resolve irc.invalid: ", 0), 0u);
+  EXPECT_EQ(ConnectStartFailure("127.0.0.1"), "cannot start connecting");
+}
+
 TEST(WsAddress, LocalAddresses) {
   std::string err;
   EXPECT_TRUE(IsLocalAddress("127.0.0.1", &err));

@@ -8,100 +8,15 @@
 
 #include <atomic>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/time.h"
+#include "ws_test_server.h"
 
 namespace {
-
-// The server: to each connection it sends |script| (a "|" inside a message splits it into
-// fragments), then closes with |close_code|, unless |hold|.
-struct TestServer {
-  std::vector<std::string> script;
-  int close_code = 1000;
-  bool hold = false;
-  std::atomic<int> port{0};
-  std::atomic<int> connections{0};
-  std::atomic<bool> stop{false};
-  std::atomic<struct lws_context*> context{nullptr};
-  std::thread thread;
-
-  struct Session {
-    size_t next = 0;
-    size_t frag = 0;
-  };
-
-  static int Callback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in,
-                      size_t len) {
-    auto* self = static_cast<TestServer*>(lws_context_user(lws_get_context(wsi)));
-    auto* s = static_cast<Session*>(user);
-    switch (reason) {
-      case LWS_CALLBACK_ESTABLISHED:
-        ++self->connections;
-        *s = Session();
-        lws_callback_on_writable(wsi);
-        return 0;
-      case LWS_CALLBACK_SERVER_WRITEABLE: {
-        if (s->next >= self->script.size()) {
-          if (self->hold) return 0;
-          lws_close_reason(wsi, static_cast<enum lws_close_status>(self->close_code), nullptr, 0);
-          return -1;
-        }
-        std::string msg = self->script[s->next];
-        std::vector<std::string> parts;
-        size_t at = 0, bar;
-        while ((bar = msg.find('|', at)) != std::string::npos) {
-          parts.push_back(msg.substr(at, bar - at));
-          at = bar + 1;
-        }
-        parts.push_back(msg.substr(at));
-        const std::string& part = parts[s->frag];
-        std::vector<unsigned char> buf(LWS_PRE + part.size());
-        memcpy(buf.data() + LWS_PRE, part.data(), part.size());
-        int flags = lws_write_ws_flags(LWS_WRITE_TEXT, s->frag == 0, s->frag + 1 == parts.size());
-        lws_write(wsi, buf.data() + LWS_PRE, part.size(),
-                  static_cast<enum lws_write_protocol>(flags));
-        if (++s->frag == parts.size()) {
-          s->frag = 0;
-          ++s->next;
-        }
-        lws_callback_on_writable(wsi);
-        return 0;
-      }
-      default:
-        return lws_callback_http_dummy(wsi, reason, user, in, len);
-    }
-  }
-
-  void Start() {
-    thread = std::thread([this] {
-      static const struct lws_protocols protocols[] = {
-          {"test", &TestServer::Callback, sizeof(Session), 4096, 0, nullptr, 0},
-          {nullptr, nullptr, 0, 0, 0, nullptr, 0}};
-      struct lws_context_creation_info info;
-      memset(&info, 0, sizeof info);
-      info.port = 0;
-      info.iface = "127.0.0.1";
-      info.protocols = protocols;
-      info.user = this;
-      struct lws_context* ctx = lws_create_context(&info);
-      context = ctx;
-      port = lws_get_vhost_listen_port(lws_get_vhost_by_name(ctx, "default"));
-      while (!stop) lws_service(ctx, 0);
-      context = nullptr;
-      lws_context_destroy(ctx);
-    });
-    while (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  void Join() {  // lws 4.1 ignores lws_service()'s timeout: the loop is woken to see |stop|
-    stop = true;
-    if (context) lws_cancel_service(context);
-    if (thread.joinable()) thread.join();
-  }
-  ~TestServer() { Join(); }
-};
 
 // Records what the client reports; |on_opened| etc. let a test steer it.
 struct Recorder : WsClientListener {
@@ -235,6 +150,40 @@ TEST(WsClient, HandoverKeepsTheOldConnectionUntilTheListenerClosesIt) {
   EXPECT_TRUE(r.closed.size() >= 3u);
   // The third handover in the window came after a backoff delay (10 ms), the first two at once.
   EXPECT_GE(opened_at[3] - opened_at[2], 10);
+}
+
+TEST(WsClient, HandoverToAUrlGoesThereOnceThenBackToItsOwn) {
+  TestServer server;
+  server.script = {"m"};
+  server.hold = true;
+  server.Start();
+  Recorder r;
+  WsClient client(OptionsFor(server), &r);
+  std::string err;
+  int messages = 0;
+  r.on_message = [&](int slot, std::string_view) {
+    ++messages;
+    if (messages == 1) {
+      EXPECT_FALSE(client.Handover("http://127.0.0.1/", &err));
+      EXPECT_FALSE(err.empty());
+      EXPECT_FALSE(client.Handover("wss://127.0.0.1/", &err));  // no TLS set up
+      std::string url = "ws://127.0.0.1:" + std::to_string(server.port) + "/next?challenge=x";
+      EXPECT_TRUE(client.Handover(url, &err)) << err;
+    } else if (messages == 2) {
+      client.Close(1 - slot);  // the old one
+      client.Close(slot);      // and this one: the next connection is a plain reconnect
+    } else {
+      client.Drain(0);
+    }
+  };
+  r.on_closed = [&](int slot) { return slot != client.active() || messages >= 3; };
+  r.reconnects_left = 1;
+  EXPECT_EQ(client.Run(), 0);
+  std::lock_guard<std::mutex> g(server.paths_lock);
+  ASSERT_EQ(server.paths.size(), 3u);
+  EXPECT_EQ(server.paths[0], "/");
+  EXPECT_EQ(server.paths[1], "/next");
+  EXPECT_EQ(server.paths[2], "/");
 }
 
 }  // namespace
