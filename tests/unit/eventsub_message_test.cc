@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <set>
+#include <string>
+#include <utility>
+
 #include "twitch/eventsub_dedup.h"
 
 namespace {
@@ -206,6 +211,39 @@ TEST(EventSubDedup, BoundedInSize) {
   EXPECT_EQ(big.evicted(), 4000u);
   EXPECT_EQ(big.Check("4999", kT0, kT0 + 5000), EventSubDedup::Verdict::kDuplicate);
   EXPECT_EQ(big.Check("3999", kT0, kT0 + 5000), EventSubDedup::Verdict::kFresh);
+}
+
+// Against a plain model (a set and a queue of the ids themselves), with ids coming back, ids
+// expiring, the size bound and the table's growth all mixed: every verdict the same.
+TEST(EventSubDedup, AgreesWithAPlainModel) {
+  constexpr size_t kMax = 700;
+  EventSubDedup dedup(kMinute, kMax);
+  std::set<std::string> held;
+  std::deque<std::pair<int64_t, std::string>> order;
+  uint64_t state = 42;
+  int64_t now = kT0;
+  for (int i = 0; i < 60000; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    now += static_cast<int64_t>((state >> 33) % 40);  // 20 ms apart on average
+    std::string id = "8c1f" + std::to_string((state >> 20) % 3000) + "-uuid-like";
+    while (!order.empty() && now - order.front().first >= kMinute) {
+      held.erase(order.front().second);
+      order.pop_front();
+    }
+    EventSubDedup::Verdict want = EventSubDedup::Verdict::kDuplicate;
+    if (held.insert(id).second) {
+      want = EventSubDedup::Verdict::kFresh;
+      order.emplace_back(now, id);
+      if (order.size() > kMax) {
+        held.erase(order.front().second);
+        order.pop_front();
+      }
+    }
+    ASSERT_EQ(dedup.Check(id, now, now), want) << "message " << i << ": " << id;
+    ASSERT_EQ(dedup.size(), order.size()) << "message " << i;
+  }
+  EXPECT_GT(dedup.duplicates(), 1000u);
+  EXPECT_GT(dedup.evicted(), 0u);
 }
 
 }  // namespace
