@@ -11,6 +11,7 @@
 #include "core/event.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "twitch/fragments.h"
 #include "twitch/pubsub_protocol.h"
 
 namespace {
@@ -105,60 +106,21 @@ JsonPtr Notice(std::string_view kind, const std::string& id, const std::string& 
   return ev;
 }
 
-// The byte offset of each code point of |s| (valid UTF-8), and |s|'s size at the end.
-std::vector<size_t> CodePointOffsets(std::string_view s) {
-  std::vector<size_t> at;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) at.push_back(i);
-  }
-  at.push_back(s.size());
-  return at;
-}
-
-void AppendPart(json_t* parts, const char* type, std::string_view text) {
-  json_t* part = json_object();
-  SetString(part, "type", type);
-  SetString(part, "text", text);
-  json_array_append_new(parts, part);
-}
-
 // "fragments" (twitch-events(7)) from sub_message.emotes: ranges of code points, end inclusive, as
 // IRC's emotes tag. Twitch has sent ranges past the end and ends before starts (its own
 // documentation's example does), so a range that does not fit, or overlaps the one before, is
 // left to the text around it.
 void SetFragments(json_t* ev, const std::string& text, const json_t* emotes) {
-  struct Range {
-    long long start, end;
-    std::string id;
-  };
-  std::vector<Range> ranges;
+  std::vector<EmoteRange> ranges;
   size_t i;
   const json_t* e;
   json_array_foreach(emotes, i, e) {
-    Range r;
+    EmoteRange r;
     r.id = Str(e, "id");
-    if (Int(e, "start", &r.start) && Int(e, "end", &r.end) && !r.id.empty()) ranges.push_back(r);
+    if (Int(e, "start", &r.first) && Int(e, "end", &r.last)) ranges.push_back(r);
   }
-  std::stable_sort(ranges.begin(), ranges.end(),
-                   [](const Range& a, const Range& b) { return a.start < b.start; });
-  std::vector<size_t> at = CodePointOffsets(text);
-  const long long count = static_cast<long long>(at.size()) - 1;
-  JsonPtr parts = JsonOwn(json_array());
-  long long next = 0;  // the first code point not yet in a part
-  bool any = false;
-  for (const Range& r : ranges) {
-    if (r.start < next || r.end < r.start || r.end >= count) continue;
-    if (r.start > next) {
-      AppendPart(parts.get(), "text", text.substr(at[next], at[r.start] - at[next]));
-    }
-    AppendPart(parts.get(), "emote", text.substr(at[r.start], at[r.end + 1] - at[r.start]));
-    SetString(json_array_get(parts.get(), json_array_size(parts.get()) - 1), "id", r.id);
-    next = r.end + 1;
-    any = true;
-  }
-  if (!any) return;
-  if (next < count) AppendPart(parts.get(), "text", text.substr(at[next]));
-  json_object_set(ev, "fragments", parts.get());
+  JsonPtr parts = FragmentsJson(text, WithoutOverlaps(EmoteParts(CodePointOffsets(text), ranges)));
+  if (parts) json_object_set(ev, "fragments", parts.get());
 }
 
 // The viewer's sub_message: "message" when not empty, with its fragments.
