@@ -1,11 +1,13 @@
 // twitch-hook: takes Twitch's EventSub webhook POSTs, checks their signatures, and writes their
 // events to stdout as NDJSON, answering 2xx only once an event is queued for stdout.
+#include <CLI/CLI.hpp>
 #include <string>
 
 #include "core/cli.h"
 #include "core/exit_status.h"
 #include "core/log.h"
 #include "core/signals.h"
+#include "twitch/hook_subscribe.h"
 #include "twitch/webhook.h"
 #include "twitch/webhook_server.h"
 #include "ws/address.h"
@@ -17,6 +19,7 @@ struct Options {
   std::string listen = "127.0.0.1:8081";
   std::string secret_file;
   HookOptions hook;
+  HookSubscribeOptions subscribe;
 };
 
 int Run(Options& o) {
@@ -46,6 +49,11 @@ int Run(Options& o) {
     LogError("secret: %s", err.c_str());
     return kExitUsage;
   }
+  HookSubscriber subscriber(o.subscribe, o.hook.secret);
+  int status = subscriber.Prepare();
+  if (status >= 0) return status;
+  o.hook.on_listening = [&](struct lws_context* context) { subscriber.Start(context); };
+  o.hook.on_closing = [&] { subscriber.Stop(); };
   InstallStopSignals();
   return RunWebhookServer(o.hook);
 }
@@ -87,6 +95,7 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", h.tls_key, "Private key of --tls-cert (PEM)")
       ->type_name("FILE")
       ->check(CLI::ExistingFile);
+  AddHookSubscribeOptions(app, &o.subscribe);
   int status = ParseCommandLine(app, argc, argv);
   if (status >= 0) return status;
   return Run(o);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/atomic_file.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -230,17 +231,9 @@ bool WebhookStateFile::Open(const std::string& path, WebhookHandler* handler, in
     *err = path + ": " + strerror(errno);
     return false;
   }
-  std::string tmp = path + ".tmp";
-  FILE* out = fopen(tmp.c_str(), "w");
-  if (!out) {
-    *err = tmp + ": " + strerror(errno);
-    return false;
-  }
-  for (const auto& [ms, id] : kept) fprintf(out, "%lld %s\n", ms, id.c_str());
-  if (fclose(out) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
-    *err = path + ": " + strerror(errno);
-    return false;
-  }
+  std::string text;
+  for (const auto& [ms, id] : kept) text += std::to_string(ms) + ' ' + id + '\n';
+  if (!WriteFileAtomically(path, text, 0600, err)) return false;
   if (!(file_ = fopen(path.c_str(), "a"))) {
     *err = path + ": " + strerror(errno);
     return false;

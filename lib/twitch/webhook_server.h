@@ -4,7 +4,11 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <string>
+
+#include "ws/loop.h"
 
 /// Everything twitch-hook can be told.
 struct HookOptions {
@@ -18,9 +22,17 @@ struct HookOptions {
   size_t max_connections = 256;   ///< open at once; more are closed when accepted
   size_t max_queue = 1u << 20;    ///< bytes waiting for stdout over which notifications get 503
   bool raw = false;               ///< "raw" on each event
+  /// Runs once the server listens, on its loop (twitch-hook --subscribe-for starts there).
+  std::function<void(struct lws_context*)> on_listening;
+  /// Runs before the loop's context is destroyed.
+  std::function<void()> on_closing;
 };
 
 /// Serves until a stop signal, then stops accepting, answers the requests in flight, writes the
 /// queue and returns kExitOk; kExitFailure when it cannot listen or stdout fails. Logs
 /// "listening on HOST:PORT" once it listens.
 int RunWebhookServer(const HookOptions& opts);
+
+/// twitch-hook's server as RunWebhookServer() makes it, but listening nowhere and with no
+/// --state-file, for the fuzz harness (tests/fuzz/webhook_fuzz.cc); null, logged, on failure.
+std::unique_ptr<ServerHarness> MakeWebhookHarness(const HookOptions& opts);

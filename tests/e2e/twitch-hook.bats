@@ -3,8 +3,6 @@
 # (tests/fakes/eventsub_webhook.py).
 
 load helpers
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
 
 SECRET=s3cr3t-for-the-tests-0123456789
@@ -16,13 +14,18 @@ setup() {
 
 teardown() {
   local p
-  for p in "${PIDS[@]}" ${HOOK_PID:-}; do kill -9 "$p" 2>/dev/null || true; done
+  # TERM first: twitch-hook ends as it would under a service manager.
+  kill_ours "${PIDS[@]}" ${HOOK_PID:-}
+  for p in "${PIDS[@]}" ${HOOK_PID:-}; do wait_pid "$p" 10 || kill_ours -9 "$p"; done
 }
 
 # start_hook ARGS...: twitch-hook on a free port; stdout in $T/out, stderr in $T/log.
 start_hook() {
+  # Emptied here, not only by the background redirection: a restart would otherwise read the
+  # previous run's port before the new process has truncated the log.
+  : >"$T/log"
   TWITCH_HOOK_SECRET=$SECRET timeout 120 "$BIN/twitch-hook" --listen 127.0.0.1:0 "$@" \
-    >"$T/out" 2>"$T/log" &
+    >"$T/out" 2>"$T/log" 3>&- 7>&- &
   HOOK_PID=$!
   PORT=$(listen_port "$T/log")
   [ -n "$PORT" ] && [ "$PORT" -ne 0 ]
@@ -103,6 +106,37 @@ FOLLOW='{"subscription":{"id":"sub-1","type":"channel.follow","version":"2","sta
   assert_output "$(printf '%s\n' '["good-1","follow","webhook","ann"]' '["recent-1","follow","webhook","ann"]')"
   run grep -c 'refused (403)' "$T/log"
   assert_output 4
+}
+
+@test "twitch-hook: a 2xx keeps the connection open; a refusal says Connection: close and closes" {
+  start_hook
+  run hook post --show-connection --body "$FOLLOW"
+  assert_success
+  assert_line --index 0 'connection: (none)'
+  assert_line --index 1 --regexp '^2[0-9][0-9] '
+  run hook post --show-connection --forge --body "$FOLLOW"
+  assert_line --index 0 'connection: close'
+  assert_line --index 1 --regexp '^403 '
+  run curl -s -i --max-time 5 "http://127.0.0.1:$PORT/healthz"
+  assert_success
+  refute_output --regexp $'connection: close\r'
+  run curl -s -i --max-time 5 "http://127.0.0.1:$PORT/elsewhere"
+  assert_output --regexp $'connection: close\r'
+  assert_output --partial 'not found'
+  stop_hook
+}
+
+# Twitch's sender keeps its connections and sends one request at a time on each.
+@test "twitch-hook: sequential POSTs on one keep-alive connection are each answered 2xx on it and written" {
+  start_hook
+  run hook keepalive --count 3 --prefix ka
+  assert_success
+  assert_output "$(printf '204 connection: (none)\n%.0s' 1 2 3)"
+  run health
+  assert_output --partial '"pipelined_closed":0'
+  stop_hook
+  run jq -r .id "$T/out"
+  assert_output "$(printf '%s\n' ka-000001 ka-000002 ka-000003)"
 }
 
 @test "twitch-hook: every golden EventSub payload gives its expected events" {
@@ -259,6 +293,8 @@ with open(sys.argv[3], "wb") as out:
   local client=$!
   PIDS+=($client)
   wait_for_file "$T/ready" 10
+  # The client has sent part of its request; SIGTERM once twitch-hook has read its headers.
+  wait_until 30 bash -c "curl -s --max-time 5 'http://127.0.0.1:$PORT/healthz' | grep -q '\"in_flight\":1'"
   kill -TERM "$HOOK_PID"
   wait_for_line "$T/log" 'stopping: 1 requests in flight' 10
   run hook post --id too-late --body "$FOLLOW"
@@ -268,18 +304,20 @@ with open(sys.argv[3], "wb") as out:
   run cat "$T/inflight"
   assert_output '204 '
   wait_pid "$HOOK_PID" 10
-  run wait "$HOOK_PID"
+  wait_status "$HOOK_PID"
   assert_success
   run jq -r .id "$T/out"
   assert_output 'in-flight-1'
 }
 
-@test "twitch-hook: --state-file keeps the message ids across a restart" {
+@test "twitch-hook: --state-file keeps the message ids across a restart (mode 0600)" {
   start_hook --state-file "$T/state"
   run hook post --id kept-1 --body "$FOLLOW"
   assert_output '204 '
   stop_hook
   start_hook --state-file "$T/state"
+  run stat -c %a "$T/state"
+  assert_output 600
   run hook post --id kept-1 --body "$FOLLOW"
   assert_output '204 '
   run hook post --id kept-2 --body "$FOLLOW"
@@ -306,4 +344,132 @@ with open(sys.argv[3], "wb") as out:
   stop_hook
   run jq -r .id "$T/out"
   assert_output over-tls
+}
+
+# subscribe_fakes: a test CA, the fake id.twitch.tv with an app token stored by twitch-auth app,
+# and the fake Helix (tests/fakes/helix.py) that sends the verification challenge to the
+# callback over HTTPS, trusting that CA; sets AUTH and API.
+subscribe_fakes() {
+  make_test_ca "$T"
+  export XDG_CONFIG_HOME=$T/cfg
+  unset TWITCH_TOKEN
+  : >"$T/id.out"
+  : >"$T/helix.out"
+  timeout 120 "$PY" "$FAKES/twitch_id.py" --cert "$T/server.pem" --key "$T/server.key" \
+    --client-id cid0123456789 --client-secret csecret0123456789abcdef --access-token accuser0001 \
+    >"$T/id.out" 2>&1 3>&- 7>&- &
+  PIDS+=($!)
+  AUTH=https://127.0.0.1:$(listen_port "$T/id.out")/oauth2
+  timeout 120 "$PY" "$FAKES/helix.py" --cert "$T/server.pem" --key "$T/server.key" \
+    --client-id cid0123456789 --accept-prefix app=app --accept-prefix acc=user:141981764 \
+    --user maplecrate:777000222:MapleCrate --callback-cafile "$T/ca.pem" --log "$T/helix.log" \
+    "$@" >"$T/helix.out" 2>&1 3>&- 7>&- &
+  PIDS+=($!)
+  API=https://127.0.0.1:$(listen_port "$T/helix.out")/helix
+  printf 'csecret0123456789abcdef\n' >"$T/csecret"
+  timeout 20 "$BIN/twitch-auth" app --auth-url "$AUTH" --cacert "$T/ca.pem" \
+    --client-id cid0123456789 --client-secret-file "$T/csecret" -q >/dev/null
+}
+
+# stop_fakes: ends the fakes of subscribe_fakes (teardown would kill them with -9, noisily).
+stop_fakes() {
+  local p
+  for p in "${PIDS[@]}"; do kill_ours "$p"; wait "$p" 2>/dev/null || true; done
+  PIDS=()
+}
+
+# enabled N: the fake Helix enabled N subscriptions after their challenge was answered.
+enabled() { [ "$(grep -c ' -> enabled$' "$T/helix.log")" -eq "$1" ]; }
+
+# free_port: a port that is free now (the callback URL must name the port before twitch-hook
+# listens on it; tests/free-port).
+free_port() {
+  "$ROOT/tests/free-port"
+}
+
+@test "twitch-hook: --subscribe-for creates the default subscriptions once listening; each challenge is answered and the subscription enabled" {
+  subscribe_fakes
+  local port
+  port=$(free_port)
+  TWITCH_HOOK_SECRET=$SECRET timeout 120 "$BIN/twitch-hook" --listen "127.0.0.1:$port" \
+    --tls-cert "$T/server.pem" --tls-key "$T/server.key" --subscribe-for maplecrate \
+    --callback "https://127.0.0.1:$port/eventsub" --client-id cid0123456789 \
+    --auth-url "$AUTH" --api-url "$API" --cacert "$T/ca.pem" >"$T/out" 2>"$T/log" 3>&- 7>&- &
+  HOOK_PID=$!
+  wait_for_line "$T/log" 'subscribed to every type for maplecrate' 20
+  wait_until 10 enabled 8
+  run grep -c 'verification answered' "$T/log"
+  assert_output 8
+  run grep -c '^POST /helix/eventsub/subscriptions -> 202$' "$T/helix.log"
+  assert_output 8
+  run grep -c 'failed' "$T/helix.log"
+  assert_output 0
+  # Listening came first, then the subscriptions; the condition names the broadcaster.
+  run grep -n -m1 -E 'listening on|subscribing' "$T/log"
+  assert_output --partial 'listening on'
+  run env XDG_CONFIG_HOME="$T/cfg" "$BIN/twitch-subs" list --app --client-id cid0123456789 \
+    --auth-url "$AUTH" --api-url "$API" --cacert "$T/ca.pem" --status enabled -q
+  assert_success
+  assert_equal "${#lines[@]}" 8
+  assert_line --index 0 --partial '"type":"channel.follow","version":"2","condition":{"broadcaster_user_id":"777000222","moderator_user_id":"777000222"}'
+  assert_line --index 0 --partial "\"callback\":\"https://127.0.0.1:$port/eventsub\""
+  refute_output --partial "$SECRET"
+  run grep -F "$SECRET" "$T/log"
+  assert_failure
+  stop_hook
+  # A second run finds them there (409): fine, nothing missing.
+  TWITCH_HOOK_SECRET=$SECRET timeout 120 "$BIN/twitch-hook" --listen "127.0.0.1:$port" \
+    --tls-cert "$T/server.pem" --tls-key "$T/server.key" --subscribe-for maplecrate \
+    --types follow,raid --callback "https://127.0.0.1:$port/eventsub" \
+    --client-id cid0123456789 --auth-url "$AUTH" --api-url "$API" --cacert "$T/ca.pem" \
+    >"$T/out" 2>"$T/log" 3>&- 7>&- &
+  HOOK_PID=$!
+  wait_for_line "$T/log" 'subscribed to every type for maplecrate' 20
+  run grep -c 'subscribed channel.follow v2: exists already' "$T/log"
+  assert_output 1
+  run grep -c 'subscribed channel.raid v1: [0-9a-f-]* (webhook_callback_verification_pending)' "$T/log"
+  assert_output 1
+  stop_hook
+  stop_fakes
+}
+
+@test "twitch-hook: --subscribe-for errors: a user token, an unknown channel, no callback (exit 2), a 403 names the scope and the server goes on" {
+  subscribe_fakes --accept-prefix app=app+bits:read
+  local common=(--auth-url "$AUTH" --api-url "$API" --cacert "$T/ca.pem" --listen 127.0.0.1:0)
+  TWITCH_TOKEN=accuser0001 TWITCH_HOOK_SECRET=$SECRET run timeout 20 "$BIN/twitch-hook" \
+    "${common[@]}" --subscribe-for maplecrate --callback https://h.example/eventsub
+  assert_failure 2
+  assert_output --partial "twitch-hook: error: --subscribe-for: TWITCH_TOKEN is a user token; webhook subscriptions need an app token"
+  TWITCH_HOOK_SECRET=$SECRET run timeout 20 "$BIN/twitch-hook" "${common[@]}" \
+    --subscribe-for nosuchuser --callback https://h.example/eventsub --client-id cid0123456789
+  assert_failure 1
+  assert_output --partial 'twitch-hook: error: --subscribe-for nosuchuser: GET /users: no Twitch user has the login "nosuchuser"'
+  TWITCH_HOOK_SECRET=$SECRET run timeout 20 "$BIN/twitch-hook" "${common[@]}" \
+    --subscribe-for maplecrate --client-id cid0123456789
+  assert_failure 2
+  assert_output "twitch-hook: error: --subscribe-for: needs --callback URL, the public address Twitch posts to"
+  TWITCH_HOOK_SECRET=$SECRET run timeout 20 "$BIN/twitch-hook" "${common[@]}" --callback https://h/
+  assert_failure 2
+  assert_output "twitch-hook: error: --callback and --types go with --subscribe-for"
+  TWITCH_HOOK_SECRET=$SECRET run timeout 20 "$BIN/twitch-hook" "${common[@]}" \
+    --subscribe-for maplecrate --callback https://h/ --client-id cid0123456789 --types follow,nope
+  assert_failure 2
+  assert_output --partial 'twitch-hook: error: --types: unknown type "nope"'
+  # The broadcaster granted bits:read only: follow gets 403, cheer is created; the server serves.
+  TWITCH_HOOK_SECRET=$SECRET timeout 120 "$BIN/twitch-hook" "${common[@]}" \
+    --subscribe-for maplecrate --types follow,cheer --callback https://127.0.0.1:1/eventsub \
+    --client-id cid0123456789 >"$T/out" 2>"$T/log" 3>&- 7>&- &
+  HOOK_PID=$!
+  PORT=$(listen_port "$T/log")
+  wait_for_line "$T/log" 'not subscribed for maplecrate: ' 20
+  run grep -c 'error: subscribe channel.follow v2: POST .*: HTTP 403: subscription missing proper authorization; channel.follow needs the scope moderator:read:followers' "$T/log"
+  assert_output 1
+  run grep -c 'subscribed channel.cheer v1: ' "$T/log"
+  assert_output 1
+  run grep 'not subscribed for maplecrate: ' "$T/log"
+  assert_output --partial 'not subscribed for maplecrate: channel.follow'
+  run health
+  assert_output --partial '"accepted"'
+  stop_hook
+  stop_fakes
 }

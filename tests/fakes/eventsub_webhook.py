@@ -104,6 +104,8 @@ def read_response(s):
                 length = int(v.strip())
             if k.strip().lower() == "content-type":
                 LAST["type"] = v.strip()
+            if k.strip().lower() == "connection":
+                LAST["connection"] = v.strip()
         while len(rest) < length:
             chunk = s.recv(65536)
             if not chunk:
@@ -160,6 +162,8 @@ def cmd_post(args):
     status, text = exchange(args, head, body)
     if args.show_type:
         print(LAST["type"])
+    if args.show_connection:
+        print("connection:", LAST.get("connection", "(none)"))
     print(status, text.rstrip("\n"))
 
 
@@ -236,6 +240,27 @@ def cmd_sequence(args):
                 open(args.ready, "w").write("503\n")
             time.sleep(0.05)  # Twitch backs off before delivering again
     print("sent %d retries %d" % (args.count, retries))
+
+
+def cmd_keepalive(args):
+    """--count follows (ids PREFIX-000001...) one at a time on one connection, each sent once the
+    answer to the one before is in, as Twitch sends: per request its status and the answer's
+    Connection header; "closed" when the server closed the connection instead."""
+    with connect(args) as s:
+        for i in range(1, args.count + 1):
+            LAST.pop("connection", None)
+            head, body = request_bytes(args, "%s-%06d" % (args.prefix, i), "notification",
+                                       follow_body(i))
+            try:
+                s.sendall(head + body)
+            except (ConnectionResetError, BrokenPipeError):
+                print("closed")
+                return
+            status, text = read_response(s)
+            if status == 0:
+                print("closed")
+                return
+            print(status, "connection:", LAST.get("connection", "(none)"))
 
 
 def cmd_raw(args):
@@ -315,6 +340,7 @@ def main():
     p.add_argument("--age", type=float, default=0.0)
     p.add_argument("--forge", action="store_true")
     p.add_argument("--show-type", action="store_true")
+    p.add_argument("--show-connection", action="store_true")
     p.add_argument("--tls", help="HTTPS, trusting this CA certificate (PEM)")
     p.add_argument("--omit", action="append")
     p.add_argument("--count", type=int, default=1)
