@@ -1,5 +1,7 @@
 // twitch-auth: connects a Twitch account (device code login), keeps its token in the token store
 // and hands it to the other commands (see man/twitch-auth.1.scd).
+#include <CLI/CLI.hpp>
+
 #include "core/cli.h"
 #include "core/exit_status.h"
 #include "twitch/auth_commands.h"

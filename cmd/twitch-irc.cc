@@ -1,8 +1,9 @@
 // twitch-irc: Twitch chat notices (subs, gifts, cheers, raids, ...) as schema-v1 events on stdout,
-// live from Twitch IRC over WebSocket or offline from raw IRC lines (--input).
+// live from Twitch IRC over WebSocket (one or more connections) or offline from raw IRC lines.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -14,13 +15,14 @@
 #include "core/signals.h"
 #include "twitch/irc_client.h"
 #include "twitch/irc_output.h"
+#include "twitch/token_provider.h"
 
 namespace {
 
 struct Options {
   IrcClientOptions irc;  // its defaults are the options' defaults
+  TwitchAuthOptions auth;
   std::string input;
-  std::string token_file;
   LogOptions log;
 };
 
@@ -39,18 +41,12 @@ int RunInput(const Options& o) {
 int Run(Options& o) {
   InstallStopSignals();
   if (!o.input.empty()) return RunInput(o);
-  IrcClientOptions& c = o.irc;
-  std::string err;
-  if (!ReadSecret(o.token_file, "TWITCH_TOKEN", &c.token, &err)) {
-    LogError("token: %s", err.c_str());
-    return kExitUsage;
-  }
-  if (!c.token.empty() && c.nick.empty()) {
-    LogError(
-        "--nick: required with a token (TWITCH_TOKEN or --token-file): the token owner's login");
-    return kExitUsage;
-  }
-  return RunIrcClient(c);
+  o.auth.tls = o.irc.tls;
+  HttpClient http(TwitchHttpOptions(o.auth.tls));
+  TokenProvider tokens(o.auth, &http);
+  int status = UseIrcToken(&o.irc, &tokens);
+  if (status != kExitOk) return status;
+  return RunIrcClient(o.irc);
 }
 
 }  // namespace
@@ -62,16 +58,18 @@ int main(int argc, char** argv) {
   IrcClientOptions& c = o.irc;
   app.add_option("channel", c.channels, "Channels to join (login, with or without '#')")
       ->type_name("CHANNEL");
+  app.add_option("--channels-file", c.channels_file,
+                 "Also join the channels in FILE (one a line, '# ' comments); read again on SIGHUP")
+      ->type_name("FILE");
   app.add_option("--input", o.input, "Read raw IRC lines from FILE ('-': stdin), do not connect")
       ->type_name("FILE");
   app.add_flag("--chat", c.map.chat, "Also emit every chat message as a \"chat\" event");
   app.add_flag("--all", c.map.all, "Also emit every IRC line as a {\"type\":\"irc\"} record");
   app.add_flag("--raw", c.map.raw, "Attach the parsed IRC line to each event as \"raw\"");
   app.add_option("--url", c.url, "Twitch IRC WebSocket URL")->type_name("URL");
-  app.add_option("--token-file", o.token_file,
-                 "Read the OAuth token from FILE (it wins over TWITCH_TOKEN); default: anonymous")
-      ->type_name("FILE");
-  app.add_option("--nick", c.nick, "Login of the token's owner (default: justinfan<digits>)")
+  app.add_option("--nick", c.nick,
+                 "Login of a bare token's owner (a stored token names its own; default without "
+                 "a token: justinfan<digits>)")
       ->type_name("LOGIN");
   app.add_option("--ping-interval", c.ping_interval_s, "Send a PING every SECONDS")
       ->type_name("SECONDS")
@@ -83,15 +81,27 @@ int main(int argc, char** argv) {
                  "Stop reading Twitch while more than BYTES wait for stdout")
       ->type_name("BYTES")
       ->check(CLI::Range(size_t{1}, size_t{1} << 40));
+  app.add_option("--state-file", c.state_file,
+                 "Keep in FILE what a restart needs to report the time it was down as a gap")
+      ->type_name("FILE");
+  app.add_option("--channels-per-connection", c.channels_per_connection,
+                 "Read at most N channels on one connection; more open more connections")
+      ->type_name("N")
+      ->check(CLI::Range(size_t{1}, size_t{1000}));
+  app.add_option("--max-connections", c.max_connections, "Open at most N connections to Twitch")
+      ->type_name("N")
+      ->check(CLI::Range(size_t{1}, size_t{100}));
   AddTlsClientOptions(app, &c.tls);
+  AddTwitchAuthOptions(app, &o.auth, false);
+  app.get_option("--api-url")->group("");  // chat needs no Helix
   AddLogOptions(app, &o.log);
   int status = ParseCommandLine(app, argc, argv);
   if (status >= 0) return status;
-  if (o.input.empty() && c.channels.empty()) {
+  if (o.input.empty() && c.channels.empty() && c.channels_file.empty()) {
     LogError("no CHANNEL given (or --input FILE); try 'twitch-irc --help'");
     return kExitUsage;
   }
-  if (!o.input.empty() && !c.channels.empty()) {
+  if (!o.input.empty() && (!c.channels.empty() || !c.channels_file.empty())) {
     LogError("--input reads lines and joins no CHANNEL; give one or the other");
     return kExitUsage;
   }

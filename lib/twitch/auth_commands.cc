@@ -17,7 +17,7 @@
 
 namespace {
 
-constexpr int64_t kMinValidS = 300;  // `token` refreshes a token that expires within 5 minutes
+constexpr int64_t kMinValidS = TokenProvider::kRefreshWithinS;  // `token`'s refresh margin
 
 json_t* StringList(const std::vector<std::string>& v) {
   json_t* a = json_array();

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "core/utf8.h"
+#include "twitch/fragments.h"
 
 namespace {
 
@@ -244,25 +245,6 @@ JsonPtr MapEvent(const IrcMessage& msg, const IrcMapOptions& opts) {
 
 namespace {
 
-// A part of a message that is not plain text: [begin, end) in bytes.
-struct Part {
-  size_t begin = 0;
-  size_t end = 0;
-  std::string id;      // an emote's id; empty for a cheermote
-  std::string prefix;  // a cheermote's prefix, lower-case
-  long long bits = 0;
-};
-
-// The byte offset of each code point of |s|, and |s.size()| last.
-std::vector<size_t> CodePointOffsets(std::string_view s) {
-  std::vector<size_t> at;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) at.push_back(i);
-  }
-  at.push_back(s.size());
-  return at;
-}
-
 // Calls |f| with each piece of |s| between separators |sep|.
 template <typename F>
 void ForEachPiece(std::string_view s, char sep, F f) {
@@ -274,34 +256,33 @@ void ForEachPiece(std::string_view s, char sep, F f) {
   }
 }
 
-void EmoteParts(std::string_view text, std::string_view tag, std::vector<Part>* out) {
+// The emote parts of the emotes tag ("id:first-last,first-last/id:..."), in code points. An
+// emote whose ranges do not all cover the same text is dropped whole: its ranges are off.
+void IrcEmoteParts(std::string_view text, std::string_view tag, std::vector<MessagePart>* out) {
   if (tag.empty()) return;  // most chat: no offsets to count
   const std::vector<size_t> cp = CodePointOffsets(text);
-  const size_t count = cp.size() - 1;
   ForEachPiece(tag, '/', [&](std::string_view emote) {
     size_t colon = emote.find(':');
     if (colon == 0 || colon == std::string_view::npos) return;
-    std::vector<Part> mine;
-    bool same_text = true;
+    std::vector<EmoteRange> ranges;
     ForEachPiece(emote.substr(colon + 1), ',', [&](std::string_view range) {
       size_t dash = range.find('-');
-      long long first, last;
-      if (dash == std::string_view::npos || !ParseInt(range.substr(0, dash), &first) ||
-          !ParseInt(range.substr(dash + 1), &last) || first < 0 || last < first ||
-          static_cast<unsigned long long>(last) >= count) {
+      EmoteRange r;
+      if (dash == std::string_view::npos || !ParseInt(range.substr(0, dash), &r.first) ||
+          !ParseInt(range.substr(dash + 1), &r.last)) {
         return;
       }
-      Part p;
-      p.begin = cp[first];
-      p.end = cp[last + 1];
-      p.id = std::string(emote.substr(0, colon));
-      if (!mine.empty() && text.substr(p.begin, p.end - p.begin) !=
-                               text.substr(mine[0].begin, mine[0].end - mine[0].begin)) {
-        same_text = false;
-      }
-      mine.push_back(std::move(p));
+      r.id = std::string(emote.substr(0, colon));
+      ranges.push_back(std::move(r));
     });
-    if (same_text) out->insert(out->end(), mine.begin(), mine.end());
+    std::vector<MessagePart> mine = EmoteParts(cp, ranges);
+    for (const MessagePart& p : mine) {
+      if (text.substr(p.begin, p.end - p.begin) !=
+          text.substr(mine[0].begin, mine[0].end - mine[0].begin)) {
+        return;
+      }
+    }
+    out->insert(out->end(), mine.begin(), mine.end());
   });
 }
 
@@ -310,9 +291,9 @@ bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 
 
 // The words of |text| outside |taken| that read "<prefix><amount>", when their amounts add up
 // to |bits|.
-void CheermoteParts(std::string_view text, long long bits, const std::vector<Part>& taken,
-                    std::vector<Part>* out) {
-  std::vector<Part> found;
+void CheermoteParts(std::string_view text, long long bits, const std::vector<MessagePart>& taken,
+                    std::vector<MessagePart>* out) {
+  std::vector<MessagePart> found;
   long long sum = 0;
   size_t pos = 0;
   ForEachPiece(text, ' ', [&](std::string_view word) {
@@ -327,12 +308,12 @@ void CheermoteParts(std::string_view text, long long bits, const std::vector<Par
     for (size_t i = 0; i < digits; ++i) {
       if (!IsAsciiLetter(word[i]) && !IsAsciiDigit(word[i])) return;
     }
-    for (const Part& t : taken) {
+    for (const MessagePart& t : taken) {
       if (begin < t.end && t.begin < begin + word.size()) return;
     }
     long long amount;
     if (!ParseInt(word.substr(digits), &amount) || amount > bits) return;
-    Part p;
+    MessagePart p;
     p.begin = begin;
     p.end = begin + word.size();
     for (size_t i = 0; i < digits; ++i) {
@@ -345,51 +326,17 @@ void CheermoteParts(std::string_view text, long long bits, const std::vector<Par
   if (!found.empty() && sum == bits) out->insert(out->end(), found.begin(), found.end());
 }
 
-void AppendTextPart(json_t* parts, std::string_view text) {
-  JsonPtr p = JsonOwn(json_object());
-  SetString(p.get(), "type", "text");
-  SetString(p.get(), "text", text);
-  json_array_append(parts, p.get());
-}
-
 }  // namespace
 
 JsonPtr IrcFragments(std::string_view text, std::string_view emotes, long long bits) {
-  std::vector<Part> parts;
-  EmoteParts(text, emotes, &parts);
-  std::sort(parts.begin(), parts.end(),
-            [](const Part& a, const Part& b) { return a.begin < b.begin; });
-  std::vector<Part> kept;
-  for (Part& p : parts) {
-    if (kept.empty() || p.begin >= kept.back().end) kept.push_back(std::move(p));
-  }
+  std::vector<MessagePart> parts;
+  IrcEmoteParts(text, emotes, &parts);
+  std::vector<MessagePart> kept = WithoutOverlaps(std::move(parts));
   if (bits >= 0) {
     CheermoteParts(text, bits, kept, &kept);
-    std::sort(kept.begin(), kept.end(),
-              [](const Part& a, const Part& b) { return a.begin < b.begin; });
+    kept = WithoutOverlaps(std::move(kept));
   }
-  if (kept.empty()) return nullptr;
-  JsonPtr out = JsonOwn(json_array());
-  size_t pos = 0;
-  for (const Part& p : kept) {
-    if (p.begin > pos) AppendTextPart(out.get(), text.substr(pos, p.begin - pos));
-    JsonPtr part = JsonOwn(json_object());
-    std::string_view t = text.substr(p.begin, p.end - p.begin);
-    if (p.id.empty()) {
-      SetString(part.get(), "type", "cheermote");
-      SetString(part.get(), "text", t);
-      SetString(part.get(), "prefix", p.prefix);
-      SetInt(part.get(), "bits", p.bits);
-    } else {
-      SetString(part.get(), "type", "emote");
-      SetString(part.get(), "text", t);
-      SetString(part.get(), "id", p.id);
-    }
-    json_array_append(out.get(), part.get());
-    pos = p.end;
-  }
-  if (pos < text.size()) AppendTextPart(out.get(), text.substr(pos));
-  return out;
+  return FragmentsJson(text, kept);
 }
 
 std::string_view ChannelLogin(std::string_view param) {

@@ -1,15 +1,26 @@
 list(APPEND SERVITOR_SOURCES
   lib/twitch/auth_commands.cc
+  lib/twitch/eventsub_command.cc
   lib/twitch/eventsub_dedup.cc
   lib/twitch/eventsub_events.cc
   lib/twitch/eventsub_message.cc
+  lib/twitch/eventsub_session.cc
+  lib/twitch/eventsub_types.cc
+  lib/twitch/fragments.cc
+  lib/twitch/helix_eventsub.cc
+  lib/twitch/hook_subscribe.cc
+  lib/twitch/irc_channels.cc
   lib/twitch/irc_client.cc
   lib/twitch/irc_events.cc
   lib/twitch/irc_message.cc
   lib/twitch/irc_output.cc
+  lib/twitch/irc_shards.cc
+  lib/twitch/irc_state.cc
   lib/twitch/oauth.cc
+  lib/twitch/pubsub_client.cc
   lib/twitch/pubsub_events.cc
   lib/twitch/pubsub_protocol.cc
+  lib/twitch/subs_command.cc
   lib/twitch/token_provider.cc
   lib/twitch/token_store.cc
   lib/twitch/trigger.cc

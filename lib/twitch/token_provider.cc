@@ -3,6 +3,7 @@
 // have refreshed it already: then its token is taken), ask Twitch, store the answer, use it.
 #include "twitch/token_provider.h"
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -12,10 +13,9 @@
 
 namespace {
 
-constexpr int64_t kValidateEveryMs = 3600 * 1000;  // Twitch: at start and at least hourly
-constexpr int64_t kRefreshAheadS = 300;            // refresh this long before expiry
-constexpr int64_t kRetryMs = 30 * 1000;            // after a transient failure on the loop
-constexpr int64_t kLockBusyRetryMs = 500;          // another process is refreshing
+constexpr int64_t kRefreshAheadS = 300;    // refresh this long before expiry
+constexpr int64_t kRetryMs = 30 * 1000;    // after a transient failure on the loop
+constexpr int64_t kLockBusyRetryMs = 500;  // another process is refreshing
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -61,6 +61,11 @@ void AddTwitchAuthOptions(CLI::App& app, TwitchAuthOptions* o, bool with_tls) {
       ->capture_default_str()
       ->group(g);
   if (with_tls) AddTlsClientOptions(app, &o->tls);
+  if (const char* every = getenv("TWITCH_VALIDATE_EVERY")) {
+    char* end = nullptr;
+    long s = strtol(every, &end, 10);
+    if (end != every && *end == '\0' && s >= 1 && s <= 3600) o->validate_every_ms = s * 1000;
+  }
 }
 
 HttpClientOptions TwitchHttpOptions(const TlsClientOptions& tls) {
@@ -256,10 +261,25 @@ AuthFailure TokenProvider::StoreGrant(const StoredToken& cur, AuthFailure f, con
   return AuthFailure::kNone;
 }
 
+bool TokenProvider::CheckStoreWritable(std::string* err) const {
+  std::string why;
+  if (CheckTokenFileWritable(path_, &why)) return true;
+  *err = Describe() + ": cannot refresh the token, its new version could not be stored (" + why +
+         "); the stored token is unchanged";
+  return false;
+}
+
+bool TokenProvider::LockStore(TokenFileLock* lock, std::string* err) const {
+  std::string why;
+  if (lock->Lock(path_, &why)) return true;
+  *err = Describe() + ": cannot refresh the token (" + why + "); the stored token is unchanged";
+  return false;
+}
+
 AuthFailure TokenProvider::RefreshLocked(bool forced, int64_t min_valid_s, std::string* err) {
   if (token_.kind == "app") return RenewApp(err);
   TokenFileLock lock;
-  if (!lock.Lock(path_, err)) return AuthFailure::kFatal;
+  if (!LockStore(&lock, err)) return AuthFailure::kFatal;
   StoredToken cur;
   if (!ReadTokenFile(path_, &cur, err)) return AuthFailure::kFatal;
   if (TakeStored(cur, forced, min_valid_s)) return AuthFailure::kNone;
@@ -267,6 +287,7 @@ AuthFailure TokenProvider::RefreshLocked(bool forced, int64_t min_valid_s, std::
     *err = Describe() + ": the token expired and has no refresh token; run twitch-auth login";
     return AuthFailure::kCredentials;
   }
+  if (!CheckStoreWritable(err)) return AuthFailure::kFatal;
   TokenGrant g;
   std::string why;
   std::string cid = cur.client_id.empty() ? opts_.client_id : cur.client_id;
@@ -280,7 +301,7 @@ AuthFailure TokenProvider::RenewApp(std::string* err) {
     return AuthFailure::kFatal;
   }
   TokenFileLock lock;
-  if (!lock.Lock(path_, err)) return AuthFailure::kFatal;
+  if (!LockStore(&lock, err) || !CheckStoreWritable(err)) return AuthFailure::kFatal;
   TokenGrant g;
   std::string why;
   AuthFailure f = oauth_.ClientCredentials(client_id(), client_secret_, &g, &why);
@@ -328,7 +349,7 @@ void TokenProvider::OnTimer(lws_sorted_usec_list_t* sul) noexcept {
 
 void TokenProvider::ScheduleNext() {
   if (refresh_forced_) return Schedule(0);  // a 401 came while a request was in flight
-  int64_t next = validated_ms_ + kValidateEveryMs - SteadyMs();
+  int64_t next = validated_ms_ + opts_.validate_every_ms - SteadyMs();
   if (token_.expires_at_ms && source_ == Source::kStore) {
     next = std::min(next, token_.expires_at_ms - kRefreshAheadS * 1000 - NowMillis());
   }
@@ -339,7 +360,7 @@ void TokenProvider::Tick() {
   if (busy_) return;  // the request in flight schedules what comes next
   if (source_ == Source::kStore && (refresh_forced_ || Expiring(token_, kRefreshAheadS))) {
     LoopRefresh();
-  } else if (SteadyMs() - validated_ms_ >= kValidateEveryMs || validated_ms_ == 0) {
+  } else if (SteadyMs() - validated_ms_ >= opts_.validate_every_ms || validated_ms_ == 0) {
     LoopValidate();
   } else {
     ScheduleNext();
@@ -403,6 +424,10 @@ void TokenProvider::LoopRefresh() {
     refresh_forced_ = false;
     if (before != token_.access_token && on_changed_) on_changed_();
     return LoopValidate();
+  }
+  if (!CheckStoreWritable(&err)) {
+    loop_lock_.Unlock();
+    return Fail(AuthFailure::kFatal, err);
   }
   busy_ = true;
   std::string cid = cur.client_id.empty() ? opts_.client_id : cur.client_id;

@@ -6,7 +6,6 @@
 // hour on the loop, as Twitch requires of a long-lived session.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -25,6 +24,9 @@ struct TwitchAuthOptions {
   std::string auth_url = "https://id.twitch.tv/oauth2";
   std::string api_url = "https://api.twitch.tv/helix";
   TlsClientOptions tls;
+  /// How often a long-running command validates its token on the loop (Watch()): Twitch asks
+  /// for every hour. AddTwitchAuthOptions() takes TWITCH_VALIDATE_EVERY (seconds) for tests.
+  int64_t validate_every_ms = 3600 * 1000;
 };
 
 /// Adds --login, --token-file, --client-id (env TWITCH_CLIENT_ID), --auth-url and --api-url to
@@ -57,6 +59,10 @@ class TokenProvider {
   Source source() const { return source_; }
   /// The store file (kStore).
   const std::string& path() const { return path_; }
+
+  /// How soon before its expiry a long-running command (and `twitch-auth token`) refreshes a
+  /// stored token: Start()'s |min_valid_s| for them.
+  static constexpr int64_t kRefreshWithinS = 300;
 
   /// Loads the token and refreshes it when it expires within |min_valid_s| seconds (never when
   /// negative; a store file's; the rotated refresh token is stored before the new access token is
@@ -102,6 +108,11 @@ class TokenProvider {
                          const std::string& why, std::string* err);
   AuthFailure RefreshLocked(bool forced, int64_t min_valid_s, std::string* err);
   AuthFailure RenewApp(std::string* err);
+  // False with |err| when a new token could not be stored (CheckTokenFileWritable): then Twitch
+  // is not asked, so the stored refresh token is not spent.
+  bool CheckStoreWritable(std::string* err) const;
+  // Takes the store file's lock for a refresh; false with |err| saying the token is unchanged.
+  bool LockStore(TokenFileLock* lock, std::string* err) const;
   void Schedule(int64_t delay_ms);
   void ScheduleNext();
   static void OnTimer(lws_sorted_usec_list_t* sul) noexcept;

@@ -48,6 +48,13 @@ bool ReadTokenFile(const std::string& path, StoredToken* token, std::string* err
 /// never a part. The directory must exist. False with |err| on failure (|path| unchanged).
 bool WriteTokenFile(const std::string& path, const StoredToken& token, std::string* err);
 
+/// Checks that WriteTokenFile(|path|) can succeed now: a file is created beside |path|, room for
+/// a token file allocated in it, and the file removed. Called before asking Twitch for a token
+/// that replaces the stored one: a refresh rotates the refresh token, so a new one that cannot
+/// be stored would leave only a spent one behind. False with |err| (a read-only or full file
+/// system, a directory without write permission).
+bool CheckTokenFileWritable(const std::string& path, std::string* err);
+
 /// The token files in |dir|, sorted (lock and temporary files left out). A missing |dir| is
 /// an empty store.
 bool ListTokenFiles(const std::string& dir, std::vector<std::string>* paths, std::string* err);

@@ -7,8 +7,7 @@
 # looked for in everything twitch-auth wrote other than `token`'s stdout: never found.
 
 load helpers
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load token-helpers
 bats_require_minimum_version 1.5.0
 
 CID=cid0123456789
@@ -31,25 +30,16 @@ setup() {
 }
 
 teardown() {
-  [ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null
+  kill_ours ${FAKE_PID:-}
   no_secret_in_logs
 }
 
 # no_secret_in_logs: fails naming the first secret of $SECRETS found in $LOGS.
-no_secret_in_logs() {
-  local s
-  while read -r s; do
-    [ -z "$s" ] && continue
-    if grep -qF -- "$s" "$LOGS"; then
-      echo "a secret (${s:0:3}...) is in the logs:" >&2
-      cat "$LOGS" >&2
-      return 1
-    fi
-  done < "$SECRETS"
-}
+no_secret_in_logs() { no_secret_in "$LOGS"; }
 
 # start_fake [args...]: the fake id.twitch.tv; sets FAKE_PID and AUTH.
 start_fake() {
+  : >"$BATS_TEST_TMPDIR/fake.out"
   timeout 60 "$PY" "$FAKES/twitch_id.py" --cert "$BATS_FILE_TMPDIR/server.pem" \
     --key "$BATS_FILE_TMPDIR/server.key" --log "$FLOG" --secrets "$SECRETS" \
     --client-id "$CID" --client-secret "$CSECRET" "$@" > "$BATS_TEST_TMPDIR/fake.out" 2>&1 &
@@ -73,18 +63,6 @@ ta() {
   cat "$out"
   cat "$err" >&2
   return $rc
-}
-
-# seed LOGIN ACCESS REFRESH SECONDS: a store file whose token expires in SECONDS.
-seed() {
-  mkdir -p "$STORE"
-  chmod 700 "$STORE"
-  local exp
-  exp=$(date -u -d "@$(( $(date +%s) + $4 ))" +%Y-%m-%dT%H:%M:%S.000Z)
-  printf '{"kind":"user","login":"%s","user_id":"141981764","client_id":"%s","scopes":["chat:read"],"expires_at":"%s","access_token":"%s","refresh_token":"%s"}\n' \
-    "$1" "$CID" "$exp" "$2" "$3" > "$STORE/$1.json"
-  chmod 600 "$STORE/$1.json"
-  printf '%s\n%s\n' "$2" "$3" >> "$SECRETS"
 }
 
 mode_of() { stat -c %a "$1"; }

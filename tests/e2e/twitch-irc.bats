@@ -2,12 +2,12 @@
 # twitch-irc: offline --input against the golden files, usage errors, and the live client against
 # a fake Twitch IRC server (tests/fakes/twitch_irc.py, TLS with a CA made here): login sequence,
 # JOINs, several lines per frame, a line split across frames, PING/PONG both ways, RECONNECT, an
-# abrupt drop, a dead link, a bad token, refused channels, a closed stdout, and a stalled reader of
-# stdout (Twitch still serviced, events queued and written in order once the reader resumes).
+# abrupt drop, a dead link, a bad token, refused channels, a closed stdout, a stalled reader of
+# stdout (Twitch still serviced, events queued and written in order once the reader resumes), and
+# several connections (--channels-per-connection: the limit, the shared JOIN rate, one dropped).
 
 load helpers
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+load token-helpers
 bats_require_minimum_version 1.5.0
 
 setup_file() {
@@ -22,10 +22,7 @@ setup_file() {
 }
 
 teardown() {
-  [ -n "${READER_PID:-}" ] && kill "$READER_PID" 2>/dev/null
-  [ -n "${IRC_PID:-}" ] && kill "$IRC_PID" 2>/dev/null
-  [ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null
-  true
+  kill_ours ${READER_PID:-} ${IRC_PID:-} ${FAKE_PID:-} ${ID_PID:-}
 }
 
 # start_fake SCENARIO [fake args...]: starts the fake; sets FAKE_PID, PORT, URL, FLOG.
@@ -33,7 +30,8 @@ start_fake() {
   local scenario=$1
   shift
   FLOG=$BATS_TEST_TMPDIR/fake.log
-  timeout 30 "$PY" "$FAKES/twitch_irc.py" --cert "$BATS_FILE_TMPDIR/server.pem" \
+  : >"$BATS_TEST_TMPDIR/fake.out"
+  timeout "${FAKE_TIMEOUT:-30}" "$PY" "$FAKES/twitch_irc.py" --cert "$BATS_FILE_TMPDIR/server.pem" \
     --key "$BATS_FILE_TMPDIR/server.key" --log "$FLOG" --scenario "$scenario" "$@" \
     > "$BATS_TEST_TMPDIR/fake.out" 2>&1 &
   FAKE_PID=$!
@@ -48,7 +46,7 @@ start_irc() {
   ERR=$BATS_TEST_TMPDIR/err.log
   # --foreground: timeout(1) would otherwise pass our SIGTERM on to the child twice (to it and to
   # its process group), and a second signal means "exit at once" (status 1).
-  timeout --foreground 20 "$BIN/twitch-irc" --url "$URL" --cacert "$BATS_FILE_TMPDIR/ca.pem" "$@" \
+  timeout --foreground "${IRC_TIMEOUT:-20}" "$BIN/twitch-irc" --url "$URL" --cacert "$BATS_FILE_TMPDIR/ca.pem" "$@" \
     > "$OUT" 2> "$ERR" &
   IRC_PID=$!
 }
@@ -278,6 +276,11 @@ stop_irc() {
   run jq -r '.type + " " + .id[-2:]' "$OUT"
   [ "$output" = $'raid 95\nraid 96' ]
   grep -q 'asked to reconnect' "$ERR"
+  # One connection at a time: its log lines name none.
+  run grep -E '^twitch-irc: info: connected to wss://127.0.0.1:[0-9]+$' "$ERR"
+  assert_success
+  run grep -c 'connection [0-9]/' "$ERR"
+  assert_output 0
 }
 
 @test "live: RECONNECT and the old connection cut at once: a gap, then events go on" {
@@ -512,14 +515,38 @@ stop_irc() {
   grep -q 'reading resumed' "$ERR"
 }
 
+# check_storm: from the fake's log (monotonic ms) and twitch-irc's warnings: the first three
+# RECONNECTs were followed at once (the first warning is the fourth's); the fourth and the fifth
+# only after the delay announced, which grew; no connection came unasked (each after the
+# previous one's RECONNECT, one at most per RECONNECT).
+check_storm() {
+  "$PY" - "$FLOG" "$ERR" <<'PYEOF'
+import re, sys
+flog, err = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+conn = {int(n): int(t) for n, t in re.findall(r"^(\d+)! connected at (\d+)$", flog, re.M)}
+sent = {int(n): int(t) for n, t in re.findall(r"^(\d+)! sent RECONNECT at (\d+)$", flog, re.M)}
+warn = [(int(k), int(d)) for k, d in re.findall(
+    r"(\d+) reconnect requests within 60 s: following this one in (\d+) ms", err)]
+assert warn[0][0] == 4, warn
+delay = dict(warn)
+for k in (4, 5):
+    assert conn[k + 1] - sent[k] >= delay[k], (k, conn[k + 1] - sent[k], delay[k])
+assert delay[5] > delay[4], delay
+assert len(conn) <= len(sent) + 1, (len(conn), len(sent))
+assert all(conn[n] > sent[n - 1] for n in conn if n > 1), (conn, sent)
+print(len(conn), "connections; waits", delay[4], delay[5], "ms")
+PYEOF
+}
+
 @test "live: a storm of RECONNECTs is followed with backoff after a few" {
-  start_fake reconnect-storm
-  start_irc maplecrate
-  wait_for_line "$ERR" 'reconnect requests within 60 s: following this one in [0-9]+ ms' 15
-  sleep 2  # the time in which an unchecked client would connect again and again
-  run grep -c '! connected' "$FLOG"
-  (( output <= 6 )) || { echo "$output connections"; false; }
+  # Bounds for a loaded machine: six connections, two of them after a wait of seconds.
+  FAKE_TIMEOUT=150 start_fake reconnect-storm
+  IRC_TIMEOUT=120 start_irc maplecrate
+  wait_for_line "$ERR" '5 reconnect requests within 60 s: following this one in [0-9]+ ms' 90
+  wait_for_line "$FLOG" '^6! connected at ' 60
   stop_irc
+  run check_storm
+  assert_success
 }
 
 @test "live: a server's text reaches stderr with its control characters escaped" {
@@ -548,5 +575,451 @@ stop_irc() {
   run grep -c s3cret "$ERR"
   assert_output 0
   run grep -F "connected to $plain/?..." "$ERR"
+  assert_success
+}
+
+# run_irc_direct OUT ERR [args...]: twitch-irc in the background with no timeout(1) in between, so
+# that IRC_PID is twitch-irc itself (for kill -9); teardown kills it.
+run_irc_direct() {
+  local out=$1 err=$2
+  shift 2
+  "$BIN/twitch-irc" --url "$URL" --cacert "$BATS_FILE_TMPDIR/ca.pem" "$@" > "$out" 2> "$err" 3>&- 7>&- &
+  IRC_PID=$!
+}
+
+raids_in() { grep -c '"type":"raid"' "$1" || true; }
+raids_at_least() { [ "$(raids_in "$1")" -ge "$2" ]; }
+
+@test "--state-file: killed with -9 mid-stream and restarted, a gap covers the time it was down" {
+  start_fake stream --frame-gap 0.05
+  local state=$BATS_TEST_TMPDIR/irc.state out1=$BATS_TEST_TMPDIR/out1 out2=$BATS_TEST_TMPDIR/out2
+  run_irc_direct "$out1" "$BATS_TEST_TMPDIR/err1" --state-file "$state" maplecrate
+  wait_until 15 raids_at_least "$out1" 40
+  run jq -e '.v == 1 and (.channels.maplecrate | test("Z$"))' "$state"
+  assert_success
+  local killed
+  killed=$(date +%s%3N)
+  kill -9 "$IRC_PID"
+  wait "$IRC_PID" || true
+  IRC_PID=
+  sleep 1  # the time it is down
+  local restarted
+  restarted=$(date +%s%3N)
+  OUT=$out2 ERR=$BATS_TEST_TMPDIR/err2
+  run_irc_direct "$OUT" "$ERR" --state-file "$state" maplecrate
+  wait_until 15 raids_at_least "$out2" 10
+  stop_irc
+  run jq -r .type "$out2"
+  assert_line --index 0 gap
+  run grep -c '"type":"gap"' "$out2"
+  assert_output 1
+  # Bounds: the gap starts at most ~1 s (the write rate) before the last event written before the
+  # kill and no later than the kill; it ends after the restart; every event the fake sent
+  # outside it was written, once.
+  run "$PY" - "$out1" "$out2" "$FLOG" "$killed" "$restarted" <<'PYEOF'
+import json, re, sys
+from datetime import datetime
+def ms(t): return int(datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000)
+out1 = [json.loads(l) for l in open(sys.argv[1])]
+out2 = [json.loads(l) for l in open(sys.argv[2])]
+killed, restarted = int(sys.argv[4]), int(sys.argv[5])
+gap = out2[0]
+assert gap["type"] == "gap" and gap["channel"]["login"] == "maplecrate", gap
+frm, to = ms(gap["from"]), ms(gap["to"])
+last1 = max(ms(e["at"]) for e in out1 if e["type"] == "raid")
+assert last1 - 1200 <= frm <= killed, (last1, frm, killed)
+assert to >= restarted, (to, restarted)
+ids1 = [e["id"] for e in out1 if e["type"] == "raid"]
+ids2 = [e["id"] for e in out2[1:]]
+assert len(set(ids1)) == len(ids1) and len(set(ids2)) == len(ids2)
+last2 = max(ms(e["at"]) for e in out2[1:])
+sent = [(int(k), int(t)) for k, t in re.findall(r"sent raid (\d+) at (\d+)", open(sys.argv[3]).read())]
+for k, t in sent:
+    rid = "fe12dc34-ba56-4987-8654-3210fedcba9%05d" % k
+    if t < frm:
+        assert rid in ids1, ("lost before the gap", k, t)
+    elif to < t <= last2:
+        assert rid in ids2, ("lost after the gap", k, t)
+print("gap", to - frm, "ms; down", restarted - killed, "ms")
+PYEOF
+  assert_success
+}
+
+@test "--state-file: a file that is not one ends with exit 1 before connecting; channels not given are dropped" {
+  local state=$BATS_TEST_TMPDIR/irc.state
+  echo 'not json' > "$state"
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --url wss://127.0.0.1:9 --state-file "$state" chan
+  assert_failure 1
+  [[ "$stderr" == *"twitch-irc: error: --state-file: $state: not a state file"* ]]
+  start_fake events
+  echo '{"v":1,"channels":{"maplecrate":"2026-01-01T00:00:00.000Z","gone":"2026-01-01T00:00:00.000Z"}}' > "$state"
+  start_irc --state-file "$state" maplecrate
+  wait_for_line "$OUT" '"type":"cheer"' 15
+  stop_irc
+  run jq -r -s '.[0] | .type + " " + .from' "$OUT"
+  assert_output 'gap 2026-01-01T00:00:00.000Z'
+  run jq -r '.channels | keys | join(",")' "$state"
+  assert_output maplecrate
+}
+
+# The token option group against the fake id.twitch.tv (tests/fakes/twitch_id.py, same CA).
+CID=cid0123456789
+
+# start_id [args...]: the fake id.twitch.tv; sets ID_PID, AUTH, IDLOG, SECRETS (every secret it
+# knows or hands out), and a token store in the test's own XDG_CONFIG_HOME (STORE).
+start_id() {
+  IDLOG=$BATS_TEST_TMPDIR/id.log
+  SECRETS=$BATS_TEST_TMPDIR/secrets
+  export XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/cfg
+  STORE=$XDG_CONFIG_HOME/twitch-servitor
+  : >"$BATS_TEST_TMPDIR/id.out"
+  timeout 60 "$PY" "$FAKES/twitch_id.py" --cert "$BATS_FILE_TMPDIR/server.pem" \
+    --key "$BATS_FILE_TMPDIR/server.key" --log "$IDLOG" --secrets "$SECRETS" \
+    --client-id "$CID" "$@" > "$BATS_TEST_TMPDIR/id.out" 2>&1 &
+  ID_PID=$!
+  local port
+  port=$(listen_port "$BATS_TEST_TMPDIR/id.out")
+  [ -n "$port" ]
+  AUTH=https://127.0.0.1:$port/oauth2
+}
+
+token_sha() { printf %s "$1" | sha256sum | cut -c1-12; }
+
+validations_at_least() { [ "$(grep -c 'GET /oauth2/validate -> 200' "$IDLOG")" -ge "$1" ]; }
+
+@test "--login: the stored token, validated at start; the nick is its login; no token in any log" {
+  start_id --access-token seedirc0001
+  seed streamer seedirc0001 refirc0001 14400
+  start_fake events --good-token seedirc0001
+  start_irc -v --login streamer --auth-url "$AUTH" maplecrate
+  wait_for_line "$OUT" '"type":"cheer"' 15
+  stop_irc
+  run grep '^1> NICK' "$FLOG"
+  assert_output '1> NICK streamer'
+  run grep -c 'GET /oauth2/validate -> 200' "$IDLOG"
+  assert_output 1
+  run grep -c "^1! token sha256 $(token_sha seedirc0001)\$" "$FLOG"
+  assert_output 1
+  no_secret_in "$ERR" "$OUT" "$FLOG" "$IDLOG"
+}
+
+@test "--login with another --nick is a usage error; a bare token still needs --nick" {
+  start_id --access-token seedirc0007
+  seed streamer seedirc0007 refirc0007 14400
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --url wss://127.0.0.1:9 \
+    --cacert "$BATS_FILE_TMPDIR/ca.pem" --auth-url "$AUTH" --login streamer --nick someoneelse chan
+  assert_failure 2
+  [[ "$stderr" == *"--nick someoneelse: the token is streamer's"* ]]
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --login streamer --token-file /dev/null chan
+  assert_failure 2
+  echo "$output$stderr" > "$BATS_TEST_TMPDIR/run.log"
+  no_secret_in "$BATS_TEST_TMPDIR/run.log"
+}
+
+@test "--login: a refresh during the run is used from the next connection on" {
+  start_id --access-token seedirc0002 --refresh-token refirc0002
+  # Expiring in 307 s: not refreshed at start (300 s ahead) even when a loaded machine takes
+  # seconds to start it, but on the loop some 7 s after the seed, before the drop.
+  seed streamer seedirc0002 refirc0002 307
+  start_fake drop --drop-after 9 --good-token seedirc0002 --good-token-prefix acc
+  start_irc --login streamer --auth-url "$AUTH" maplecrate
+  wait_for_line "$OUT" '"type":"raid"' 20
+  stop_irc
+  local new
+  new=$(jq -r .access_token "$STORE/streamer.json")
+  [ "$new" != seedirc0002 ]
+  run grep -c 'refresh_token -> 200' "$IDLOG"
+  assert_output 1
+  run grep '^1! token' "$FLOG"
+  assert_output "1! token sha256 $(token_sha seedirc0002)"
+  run grep '^2! token' "$FLOG"
+  assert_output "2! token sha256 $(token_sha "$new")"
+  no_secret_in "$ERR" "$OUT" "$FLOG" "$IDLOG"
+}
+
+@test "--login: a refresh that Twitch refuses during the run ends with exit 3" {
+  start_id --access-token seedirc0003
+  seed streamer seedirc0003 refirc0003 302
+  start_fake events --good-token seedirc0003
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --url "$URL" --cacert "$BATS_FILE_TMPDIR/ca.pem" \
+    --login streamer --auth-url "$AUTH" maplecrate
+  assert_failure 3
+  [[ "$stderr" == *"Twitch refused the refresh token"*"run twitch-auth login"* ]]
+  echo "$output$stderr" > "$BATS_TEST_TMPDIR/run.log"
+  no_secret_in "$BATS_TEST_TMPDIR/run.log" "$FLOG" "$IDLOG"
+}
+
+@test "--login: a login Twitch refuses gets one refresh; refused again, exit 3" {
+  start_id --access-token seedirc0004 --refresh-token refirc0004
+  seed streamer seedirc0004 refirc0004 14400
+  start_fake events --good-token-prefix acc
+  start_irc --login streamer --auth-url "$AUTH" maplecrate
+  wait_for_line "$OUT" '"type":"cheer"' 15
+  stop_irc
+  run grep -c '! bad token' "$FLOG"
+  assert_output 1
+  run grep -c 'refresh_token -> 200' "$IDLOG"
+  assert_output 1
+  kill "$FAKE_PID"
+  : > "$FLOG"
+  start_fake events --good-token nothingvalid
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --url "$URL" --cacert "$BATS_FILE_TMPDIR/ca.pem" \
+    --login streamer --auth-url "$AUTH" maplecrate
+  assert_failure 3
+  [[ "$stderr" == *"Login authentication failed"* ]]
+  run grep -c '! bad token' "$FLOG"
+  assert_output 2
+  run grep -c 'refresh_token -> 200' "$IDLOG"
+  assert_output 2
+  echo "$output$stderr" > "$BATS_TEST_TMPDIR/run.log"
+  no_secret_in "$BATS_TEST_TMPDIR/run.log" "$ERR" "$FLOG" "$IDLOG"
+}
+
+@test "--login: validated again on the loop every TWITCH_VALIDATE_EVERY seconds (hourly by default)" {
+  start_id --access-token seedirc0006
+  seed streamer seedirc0006 refirc0006 14400
+  start_fake events --good-token seedirc0006
+  export TWITCH_VALIDATE_EVERY=1
+  start_irc --login streamer --auth-url "$AUTH" maplecrate
+  unset TWITCH_VALIDATE_EVERY
+  wait_until 10 validations_at_least 4
+  run grep -c '^1! connected' "$FLOG"
+  assert_output 1
+  stop_irc
+  no_secret_in "$ERR" "$OUT" "$FLOG" "$IDLOG"
+}
+
+joins_in_flog() { [ "$(grep -c "^1> JOIN #" "$FLOG")" -ge "$1" ]; }
+
+@test "--channels-file: comments allowed; SIGHUP joins what was added and parts what was dropped, on the same connection" {
+  local list=$BATS_TEST_TMPDIR/channels
+  printf '# the channels\nMapleCrate\n#two   # a comment\n\nthree\n' > "$list"
+  start_fake events --expect-joins 4
+  run_irc_direct "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err" --channels-file "$list" fixed
+  OUT=$BATS_TEST_TMPDIR/out ERR=$BATS_TEST_TMPDIR/err
+  wait_for_line "$FLOG" '^1! all joined' 15
+  printf 'maplecrate\nfour\nthree\nfive\n' > "$list"
+  kill -HUP "$IRC_PID"
+  wait_until 10 joins_in_flog 6
+  wait_for_line "$FLOG" '^1> PART #two$' 5
+  printf 'bad line here\n' > "$list"
+  kill -HUP "$IRC_PID"
+  wait_for_line "$ERR" 'SIGHUP: --channels-file: .*:1: one channel a line' 5
+  stop_irc
+  run grep -E '^1> (JOIN|PART) ' "$FLOG"
+  assert_output "$(printf '1> JOIN #fixed\n1> JOIN #maplecrate\n1> JOIN #two\n1> JOIN #three\n1> PART #two\n1> JOIN #four\n1> JOIN #five')"
+  run grep -c '! connected' "$FLOG"
+  assert_output 1
+}
+
+@test "--channels-file: a bad line is a usage error at start, with its line number" {
+  printf 'fine\nnot a login\n' > "$BATS_TEST_TMPDIR/channels"
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --channels-file "$BATS_TEST_TMPDIR/channels"
+  assert_failure 2
+  [[ "$stderr" == *"--channels-file: $BATS_TEST_TMPDIR/channels:2: one channel a line"* ]]
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --channels-file /nonexistent/channels
+  assert_failure 2
+  [[ "$stderr" == *"/nonexistent/channels: cannot be read"* ]]
+}
+
+@test "--channels-file: 25 channels are joined within Twitch's rate (the fake drops JOINs over 20 in 10 s)" {
+  local list=$BATS_TEST_TMPDIR/channels
+  seq -f 'chan%g' 1 25 > "$list"
+  start_fake events --expect-joins 25
+  run_irc_direct "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err" -v --channels-file "$list"
+  OUT=$BATS_TEST_TMPDIR/out ERR=$BATS_TEST_TMPDIR/err
+  wait_until 15 joins_in_flog 21
+  wait_for_line "$ERR" 'join rate limit: next JOIN in' 1
+  stop_irc
+  run grep -c 'JOIN rate exceeded' "$FLOG"
+  assert_output 0
+}
+
+# Several connections (--channels-per-connection): the fake numbers them in the order they come.
+joins_logged() { [ "$(cat "$FLOG" 2>/dev/null | grep -cE '^[0-9]+! JOIN #')" -ge "$1" ]; }
+# conn_of CHANNEL: the connection that sent the (first) JOIN of CHANNEL.
+conn_of() { grep -m1 -E "^[0-9]+> JOIN #$1\$" "$FLOG" | cut -d'>' -f1; }
+# joins_on N: the channels that connection N joined, sorted, on one line.
+joins_on() { grep -E "^$1> JOIN #" "$FLOG" | sed 's/.*#//' | sort | tr '\n' ' '; }
+
+@test "connections: at most --channels-per-connection each; a SIGHUP that adds channels moves none and opens no connection while one has room" {
+  local list=$BATS_TEST_TMPDIR/channels
+  seq -f 'chan%g' 1 10 > "$list"
+  start_fake events --expect-joins 1000 --max-per-connection 4
+  run_irc_direct "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err" --channels-per-connection 4 \
+    --channels-file "$list"
+  OUT=$BATS_TEST_TMPDIR/out ERR=$BATS_TEST_TMPDIR/err
+  wait_until 15 joins_logged 10
+  run grep -c '! connected' "$FLOG"
+  assert_output 3
+  local a b c
+  a=$(conn_of chan1) b=$(conn_of chan5) c=$(conn_of chan9)
+  run joins_on "$a"
+  assert_output 'chan1 chan2 chan3 chan4 '
+  run joins_on "$b"
+  assert_output 'chan5 chan6 chan7 chan8 '
+  run joins_on "$c"
+  assert_output 'chan10 chan9 '
+  # chan2 and chan6 go, four come: two take their places, two go where there is room.
+  { echo new1; seq -f 'chan%g' 1 10 | grep -vxE 'chan2|chan6'; printf 'new2\nnew3\nnew4\n'; } > "$list"
+  kill -HUP "$IRC_PID"
+  wait_until 10 joins_logged 14
+  wait_for_line "$FLOG" "^$b> PART #chan6\$" 5
+  wait_for_line "$ERR" 'read again: 4 to join, 2 left, 12 channels on 3 connections' 5
+  stop_irc
+  run grep -c '! connected' "$FLOG"
+  assert_output 3
+  assert_equal "$(grep -E '> PART ' "$FLOG" | sort)" "$(printf '%s> PART #chan2\n%s> PART #chan6\n' "$a" "$b" | sort)"
+  run joins_on "$a"
+  assert_output 'chan1 chan2 chan3 chan4 new1 '
+  run joins_on "$b"
+  assert_output 'chan5 chan6 chan7 chan8 new2 '
+  run joins_on "$c"
+  assert_output 'chan10 chan9 new3 new4 '
+  run grep -E 'over [0-9]+ channels|JOIN rate exceeded' "$FLOG"
+  assert_failure
+}
+
+@test "connections: more channels than --max-connections hold is a usage error; on SIGHUP a warning" {
+  run --separate-stderr timeout 20 "$BIN/twitch-irc" --url wss://127.0.0.1:9 \
+    --channels-per-connection 2 --max-connections 2 a b c d e
+  assert_failure 2
+  refute_output
+  [[ "$stderr" == *"twitch-irc: error: 5 channels: more than 2 connections of 2 hold"* ]]
+  local list=$BATS_TEST_TMPDIR/channels
+  printf 'a\nb\n' > "$list"
+  start_fake events --expect-joins 1000
+  run_irc_direct "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err" --channels-per-connection 1 \
+    --max-connections 2 --channels-file "$list"
+  OUT=$BATS_TEST_TMPDIR/out ERR=$BATS_TEST_TMPDIR/err
+  wait_until 15 joins_logged 2
+  printf 'a\nb\nc\n' > "$list"
+  kill -HUP "$IRC_PID"
+  wait_for_line "$ERR" 'SIGHUP: --channels-file: the channels stay as they were: 3 channels' 5
+  stop_irc
+  run grep -c '! connected' "$FLOG"
+  assert_output 2
+  run grep -c '> JOIN #' "$FLOG"
+  assert_output 2
+}
+
+# max_joins_in_10s: the most JOINs (over every connection) that the fake saw in any 10 s.
+max_joins_in_10s() {
+  grep -oE '^[0-9]+! JOIN #[a-z0-9_]+ at [0-9]+' "$FLOG" | awk '{print $NF}' | sort -n |
+    awk '{t[NR] = $1} END {m = 0; j = 1; for (i = 1; i <= NR; i++) { while (t[i] - t[j] >= 10000) j++; if (i - j + 1 > m) m = i - j + 1 } print m}'
+}
+
+@test "connections: the JOIN rate is Twitch's per user, shared by every connection (the fake drops JOINs over 20 in 10 s of one nick)" {
+  local list=$BATS_TEST_TMPDIR/channels
+  seq -f 'chan%g' 1 25 > "$list"
+  start_fake events --expect-joins 1000
+  run_irc_direct "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err" -v --channels-per-connection 10 \
+    --channels-file "$list"
+  OUT=$BATS_TEST_TMPDIR/out ERR=$BATS_TEST_TMPDIR/err
+  wait_until 25 joins_logged 25
+  stop_irc
+  run grep -c '! connected' "$FLOG"
+  assert_output 3
+  grep -q 'join rate limit: next JOIN in' "$ERR"
+  run grep -c 'JOIN rate exceeded' "$FLOG"
+  assert_output 0
+  run max_joins_in_10s
+  assert_output 20
+  # The third connection holds the last five channels.
+  local c
+  c=$(conn_of chan21)
+  run grep -cE "^$c> JOIN #" "$FLOG"
+  assert_output 5
+}
+
+all_streams_done() { [ "$(cat "$FLOG" 2>/dev/null | grep -c '! sent all #')" -ge "$1" ]; }
+# last_raid_written: the raid the fake sent last is on stdout.
+last_raid_written() {
+  local k
+  k=$(grep -oE '! sent raid [0-9]+' "$FLOG" | awk '{print $4}' | sort -n | tail -1)
+  grep -q "fedcba9$(printf %05d "$k")\"" "$OUT"
+}
+
+# check_shards cut|reconnect: after the shards scenario over 3 connections of 2 channels, one of
+# which went (cut, or after RECONNECT): a fourth connection took over its two channels, the other
+# two joined once each; raids of every other connection written, none twice; a cut leaves a gap
+# for the two channels of its connection alone, while the others' raids went on; a RECONNECT none.
+check_shards() {
+  "$PY" - "$OUT" "$FLOG" "$1" <<'PYEOF'
+import json, re, sys
+from datetime import datetime
+def ms(t): return int(datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000)
+out = [json.loads(l) for l in open(sys.argv[1])]
+flog, mode = open(sys.argv[2]).read(), sys.argv[3]
+gone = int(re.search(r"^(\d+)! (dropping the connection|sent RECONNECT)", flog, re.M).group(1))
+joins = {}
+for n, chan in re.findall(r"^(\d+)> JOIN #(\w+)$", flog, re.M):
+    joins.setdefault(int(n), []).append(chan)
+sent = [(int(n), int(k), c, int(t))
+        for n, k, c, t in re.findall(r"^(\d+)! sent raid (\d+) #(\w+) at (\d+)$", flog, re.M)]
+assert "c3" in joins[gone] and len(joins[gone]) == 2, joins
+successor = [n for n, c in joins.items() if n != gone and sorted(c) == sorted(joins[gone])]
+assert len(successor) == 1, joins
+undisturbed = [n for n in joins if n not in (gone, successor[0])]
+assert len(undisturbed) == 2 and all(len(joins[n]) == 2 for n in undisturbed), joins
+ids = [e["id"] for e in out if e["type"] == "raid"]
+assert len(ids) == len(set(ids)), "a raid written twice"
+rid = "fe12dc34-ba56-4987-8654-3210fedcba9%05d"
+lost = [k for n, k, c, t in sent if n != gone and rid % k not in set(ids)]
+assert not lost, ("lost", lost)
+gaps = [e for e in out if e["type"] == "gap"]
+if mode == "reconnect":
+    assert not gaps, gaps
+    print(len(ids), "raids, no gap")
+    sys.exit(0)
+assert sorted(g["channel"]["login"] for g in gaps) == sorted(joins[gone]), gaps
+frm, to = min(ms(g["from"]) for g in gaps), max(ms(g["to"]) for g in gaps)
+during = [k for n, k, c, t in sent if n in undisturbed and frm < t < to]
+assert len(during) >= 4, ("nothing came during the gap", frm, to)
+print(len(ids), "raids,", len(during), "during the gap of", to - frm, "ms")
+PYEOF
+}
+
+# shards_run cut|reconnect: the shards scenario, 6 channels on 3 connections, c3's connection cut
+# or sent RECONNECT after 1 s; waits for every stream's end and its last raid on stdout, stops
+# twitch-irc, and checks that one connection more came (for c3's connection alone).
+shards_run() {
+  start_fake shards --events 40 --frame-gap 0.1 --drop-channel c3 --drop-after 1 --drop-with "$1"
+  run_irc_direct "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err" --channels-per-connection 2 \
+    c1 c2 c3 c4 c5 c6
+  OUT=$BATS_TEST_TMPDIR/out ERR=$BATS_TEST_TMPDIR/err
+  wait_for_line "$FLOG" '! (dropping the connection|sent RECONNECT)' 15
+  wait_until 20 all_streams_done 6
+  wait_until 10 last_raid_written
+  stop_irc
+  run grep -c '! connected' "$FLOG"
+  assert_output 4
+}
+
+@test "connections: one dropped: only its channels get a gap; the others' events go on meanwhile, none lost or doubled" {
+  shards_run cut
+  run check_shards cut
+  assert_success
+  # Each log line about a connection names it (c3 is on the second of three).
+  run grep -cE '^twitch-irc: info: connection [123]/3: connected to wss://127.0.0.1:[0-9]+$' "$ERR"
+  assert_output 4
+  run grep -cE '^twitch-irc: info: connection 2/3: connected to ' "$ERR"
+  assert_output 2
+  run grep -E '^twitch-irc: warning: connection 2/3: wss://127.0.0.1:[0-9]+: connection lost: ' "$ERR"
+  assert_success
+  run grep -E '^twitch-irc: warning: connection 2/3: reconnecting in [0-9]+ ms \(attempt 1\)$' "$ERR"
+  assert_success
+  run grep -E '^twitch-irc: [a-z]+: (connected to|wss://|reconnecting|logged in)' "$ERR"
+  assert_failure
+}
+
+@test "connections: RECONNECT on one: make before break for its channels alone, no gap, the others untouched" {
+  shards_run reconnect
+  grep -q 'closing the old connection' "$ERR"
+  run check_shards reconnect
+  assert_success
+  run grep -E '^twitch-irc: info: connection 2/3: wss://127.0.0.1:[0-9]+: the server asked to reconnect$' "$ERR"
+  assert_success
+  run grep -E '^twitch-irc: info: connection 2/3: every channel joined again: closing the old connection$' "$ERR"
   assert_success
 }
