@@ -1,5 +1,7 @@
 // amqp-pub: NDJSON on stdin into RabbitMQ, one persistent message per line, with publisher
 // confirms; no line is lost across broker restarts (see man/amqp-pub.1.scd).
+#include <CLI/CLI.hpp>
+
 #include "amqp/connection.h"
 #include "amqp/publisher.h"
 #include "core/cli.h"

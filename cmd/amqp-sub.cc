@@ -1,5 +1,7 @@
 // amqp-sub: RabbitMQ to NDJSON on stdout, one line per message, acknowledged only after the line
 // was written (see man/amqp-sub.1.scd).
+#include <CLI/CLI.hpp>
+
 #include "amqp/connection.h"
 #include "amqp/subscriber.h"
 #include "core/cli.h"
@@ -44,8 +46,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--exchange-type", opts.sub.exchange_type, "Type the exchange is declared with")
       ->capture_default_str();
-  app.add_option("-b,--binding-key", opts.sub.binding_keys, "Binding key (repeatable)")
-      ->capture_default_str();
+  CLI::Option* keys =
+      app.add_option("-b,--binding-key", opts.sub.binding_keys, "Binding key (repeatable)")
+          ->capture_default_str();
+  app.add_option("--binding-keys-file", opts.sub.binding_keys_file,
+                 "More binding keys, one a line (without -b: instead of the default #)")
+      ->type_name("FILE");
   app.add_option("--prefetch", opts.sub.prefetch, "Most unacknowledged messages in flight")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
@@ -55,6 +61,7 @@ int main(int argc, char** argv) {
                "Write {exchange, routing_key, delivery_tag, redelivered, headers, body}");
   int status = ParseCommandLine(app, argc, argv);
   if (status >= 0) return status;
+  if (!opts.sub.binding_keys_file.empty() && keys->count() == 0) opts.sub.binding_keys.clear();
   WarnPasswordOnCommandLine(opts.conn, argc, argv);
   return Run(opts);
 }

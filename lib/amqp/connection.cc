@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -21,6 +22,7 @@
 
 #include "core/exit_status.h"
 #include "core/log.h"
+#include "core/tls_options.h"
 
 namespace {
 
@@ -167,10 +169,14 @@ std::string CheckKeyOption(const std::string& key_file, const CLI::Option* cert_
 }  // namespace
 
 void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts) {
-  app.add_option("--url", opts->url,
-                 "Broker URL amqp[s]://user:password@host:port/vhost (or AMQP_URL)")
+  app.add_option("--url", opts->urls,
+                 "Broker URL amqp[s]://user:password@host:port/vhost (or AMQP_URL, URLs "
+                 "separated by spaces); repeatable: a failure moves to the next; default: "
+                 "RabbitMQ's guest account at 127.0.0.1:5672")
+      ->type_name("URL")
+      ->delimiter(' ')
       ->envname("AMQP_URL")
-      ->capture_default_str();
+      ->default_str("");  // the default not shown as a URL: --help prints no password
   app.add_option("--heartbeat", opts->heartbeat, "Heartbeat interval in seconds, 0 disables")
       ->check(CLI::Range(0, 3600))
       ->capture_default_str();
@@ -192,18 +198,20 @@ void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts) {
 }
 
 void WarnPasswordOnCommandLine(const AmqpConnectOptions& opts, int argc, char** argv) {
-  if (!AmqpUrlHasPassword(opts.url)) return;
-  // guest:guest is RabbitMQ's well-known default (accepted from loopback only): no secret.
-  AmqpUrl url;
-  std::string err;
-  if (ParseAmqpUrl(opts.url, &url, &err) && url.user == "guest" && url.password == "guest") return;
-  const std::string with_name = "--url=" + opts.url;
-  for (int i = 1; i < argc; ++i) {
-    if (argv[i] == opts.url || argv[i] == with_name) {
-      LogWarning(
-          "--url: the password in the URL can be read by other users of this machine (ps, "
-          "/proc); give the URL in AMQP_URL instead");
-      return;
+  for (const std::string& u : opts.urls) {
+    if (!AmqpUrlHasPassword(u)) continue;
+    // guest:guest is RabbitMQ's well-known default (accepted from loopback only): no secret.
+    AmqpUrl url;
+    std::string err;
+    if (ParseAmqpUrl(u, &url, &err) && url.user == "guest" && url.password == "guest") continue;
+    const std::string with_name = "--url=" + u;
+    for (int i = 1; i < argc; ++i) {
+      if (argv[i] == u || argv[i] == with_name) {
+        LogWarning(
+            "--url: the password in the URL can be read by other users of this machine (ps, "
+            "/proc); give the URL in AMQP_URL instead");
+        return;
+      }
     }
   }
 }
@@ -319,6 +327,10 @@ AmqpFailure AmqpConnection::NewTlsSocket(const TlsClientOptions& tls, amqp_socke
       return AmqpFailure::kFatal;
     }
   }
+  if (amqp_ssl_socket_set_ssl_versions(*socket, AMQP_TLSv1_2, AMQP_TLSvLATEST) != AMQP_STATUS_OK) {
+    *err = "cannot require TLS 1.2 or later";
+    return AmqpFailure::kFatal;
+  }
   amqp_ssl_socket_set_verify_peer(*socket, tls.insecure ? 0 : 1);
   amqp_ssl_socket_set_verify_hostname(*socket, tls.insecure ? 0 : 1);
   return AmqpFailure::kNone;
@@ -330,6 +342,7 @@ AmqpFailure AmqpConnection::OpenSocket(const AmqpUrl& url, const AmqpConnectOpti
   if (url.tls) {
     AmqpFailure f = NewTlsSocket(opts.tls, &socket, err);
     if (f != AmqpFailure::kNone) return f;
+    if (opts.tls.insecure) WarnInsecure(url.host + ":" + std::to_string(url.port));
   } else {
     socket = amqp_tcp_socket_new(conn_);
     if (socket == nullptr) {

@@ -6,10 +6,10 @@
 #include <amqp.h>
 #include <openssl/types.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "amqp/url.h"
 #include "core/backoff.h"
@@ -18,18 +18,20 @@
 
 /// The connection options both commands share.
 struct AmqpConnectOptions {
-  std::string url = "amqp://guest:guest@127.0.0.1:5672";
+  /// Brokers to connect to, in turn: a failed attempt or a lost connection moves to the next.
+  std::vector<std::string> urls = {"amqp://guest:guest@127.0.0.1:5672"};
   TlsClientOptions tls;
   int heartbeat = 30;           ///< seconds; 0 disables heartbeats
   double retry_for = 0;         ///< seconds of failed (re)connecting before giving up; 0: forever
   double connect_timeout = 10;  ///< seconds for TCP+TLS+login
 };
 
-/// Adds --url (env AMQP_URL), --cacert/--insecure/--cert/--key, --heartbeat, --retry-for and
+/// Adds --url (repeatable; env AMQP_URL), --cacert/--insecure/--cert/--key, --heartbeat,
+/// --retry-for and
 /// --connect-timeout to |app|.
 void AddAmqpConnectOptions(CLI::App& app, AmqpConnectOptions* opts);
 
-/// Warns once on stderr when the URL in |opts| carries a password and was given in |argv|
+/// Warns once on stderr when a URL in |opts| carries a password and was given in |argv|
 /// (--url URL or --url=URL), where other users of the machine can read it (ps, /proc): AMQP_URL
 /// keeps it off the command line. RabbitMQ's default guest:guest is no secret and draws none.
 /// Call after parsing.

@@ -215,6 +215,12 @@ AmqpStep Publisher::PublishPending() {
       ++skipped_;
       continue;
     }
+    if (json_is_object(event.get()) && json_object_get(event.get(), "control")) {
+      // The desk's and the overlays' (twitch-events(7), CONTROL MESSAGES): never an event.
+      LogError("line %zu: a control message, not an event: skipped", n);
+      ++skipped_;
+      continue;
+    }
     OutgoingMessage msg;
     msg.line_number = n;
     msg.routing_key = routing_key_.Render(event.get());

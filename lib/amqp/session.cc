@@ -23,7 +23,11 @@ AmqpStep AmqpSession::Lost(const std::string& why) {
   return AmqpStep::kLost;
 }
 
+// Each attempt takes the next --url: after a failure, or a lost connection, another broker (of a
+// cluster) is tried first.
 AmqpFailure AmqpSession::Connect(std::string* err) {
+  url_ = urls_[next_url_];
+  next_url_ = (next_url_ + 1) % urls_.size();
   AmqpFailure f = conn_.Open(url_, opts_, err);
   if (f != AmqpFailure::kNone) return f;
   if (!exchange_.name.empty()) {
@@ -91,10 +95,19 @@ AmqpStep AmqpSession::Poll(int stop_fd) {
 
 int AmqpSession::Run() {
   std::string err;
-  if (!ParseAmqpUrl(opts_.url, &url_, &err)) {
-    LogError("--url: %s", err.c_str());
+  for (const std::string& u : opts_.urls) {
+    AmqpUrl url;
+    if (!ParseAmqpUrl(u, &url, &err)) {
+      LogError("--url: %s", err.c_str());
+      return kExitUsage;
+    }
+    urls_.push_back(url);
+  }
+  if (urls_.empty()) {
+    LogError("--url: no URL");
     return kExitUsage;
   }
+  url_ = urls_[0];
   if (!client_->Prepare(&err)) {
     LogError("%s", err.c_str());
     return kExitUsage;

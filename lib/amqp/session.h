@@ -9,6 +9,7 @@
 #include <climits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "amqp/connection.h"
 #include "amqp/url.h"
@@ -127,7 +128,9 @@ class AmqpSession {
   const AmqpConnectOptions& opts_;
   const AmqpExchange exchange_;
   AmqpSessionClient* client_;
-  AmqpUrl url_;
+  std::vector<AmqpUrl> urls_;  // --url, in turn
+  size_t next_url_ = 0;        // the one the next attempt takes
+  AmqpUrl url_;                // the one of the attempt at hand (the Reconnector logs it)
   AmqpConnection conn_;
   Reconnector reconnector_;
   int exit_ = 0;

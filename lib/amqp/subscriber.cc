@@ -15,6 +15,8 @@
 #include <cctype>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -130,6 +132,7 @@ class Subscriber : public AmqpSessionClient {
   int out_fd_;
   OutputQueue out_{SIZE_MAX};  // the line being written (reused: WriteRecord())
   std::vector<QueueArg> queue_args_;
+  std::vector<std::string> binding_keys_;  // -b and --binding-keys-file
   AmqpSession session_;
   std::string queue_name_;
   std::string consumer_tag_;
@@ -163,6 +166,12 @@ bool Subscriber::Prepare(std::string* err) {
   }
   if (!opts_.stream_offset.empty() && opts_.queue_type != "stream") {
     *err = "--stream-offset needs --queue-type stream";
+    return false;
+  }
+  binding_keys_ = opts_.binding_keys;
+  if (!opts_.binding_keys_file.empty() &&
+      !ReadBindingKeys(opts_.binding_keys_file, &binding_keys_, &why)) {
+    *err = "--binding-keys-file " + why;
     return false;
   }
   return true;
@@ -215,7 +224,7 @@ AmqpFailure Subscriber::SetUp(std::string* err) {
   queue_name_.assign(static_cast<char*>(ok->queue.bytes), ok->queue.len);
 
   if (!opts_.exchange.empty()) {
-    for (const std::string& key : opts_.binding_keys) {
+    for (const std::string& key : binding_keys_) {
       amqp_queue_bind(c, kAmqpChannel, amqp_cstring_bytes(queue_name_.c_str()),
                       amqp_cstring_bytes(opts_.exchange.c_str()), amqp_cstring_bytes(key.c_str()),
                       amqp_empty_table);
@@ -442,4 +451,36 @@ int Subscriber::Ended() {
 
 int RunSubscriber(const AmqpConnectOptions& conn_opts, const SubscribeOptions& opts, int out_fd) {
   return Subscriber(conn_opts, opts, out_fd).Run();
+}
+
+bool ReadBindingKeys(const std::string& path, std::vector<std::string>* keys, std::string* err) {
+  std::ifstream f(path);
+  if (!f) {
+    *err = path + ": " + strerror(errno);
+    return false;
+  }
+  constexpr size_t kMaxShortString = 255;
+  size_t found = 0;
+  std::string line;
+  for (size_t n = 1; std::getline(f, line); n++) {
+    size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    size_t e = line.find_last_not_of(" \t\r");
+    std::string key = line.substr(b, e - b + 1);
+    if (key.size() > kMaxShortString) {
+      *err = path + ": line " + std::to_string(n) + ": a key longer than 255 bytes";
+      return false;
+    }
+    keys->push_back(std::move(key));
+    found++;
+  }
+  if (f.bad()) {
+    *err = path + ": read error";
+    return false;
+  }
+  if (found == 0) {
+    *err = path + ": no binding key in it";
+    return false;
+  }
+  return true;
 }

@@ -17,6 +17,8 @@ struct SubscribeOptions {
   std::string exchange = "twitch";
   std::string exchange_type = "topic";
   std::vector<std::string> binding_keys = {"#"};
+  /// More binding keys, one a line (blank lines skipped); read once, before connecting.
+  std::string binding_keys_file;
   int prefetch = 100;
   long long count = 0;  ///< exit after this many lines; 0: no limit
   bool envelope = false;
@@ -33,6 +35,11 @@ struct SubscribeOptions {
 /// credentials.
 int RunSubscriber(const AmqpConnectOptions& conn_opts, const SubscribeOptions& opts,
                   int out_fd = 1);
+
+/// Reads --binding-keys-file: one key a line, surrounding spaces and blank lines left out (no
+/// comments: # is a key). Appends them to |keys|. False, with |err|, when the file does not read,
+/// holds no key, or holds a key longer than AMQP allows (255 bytes).
+bool ReadBindingKeys(const std::string& path, std::vector<std::string>* keys, std::string* err);
 
 /// One --queue-arg K=V: V "true"/"false" is a boolean, an integer a 64-bit integer (x-message-ttl,
 /// x-max-length), anything else a string.

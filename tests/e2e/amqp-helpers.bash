@@ -41,7 +41,7 @@ amqp_setup() {
 amqp_teardown() {
   local p
   for p in $(jobs -p); do
-    [ "$p" = "${BATS_killer_pid:-}" ] || kill "$p" 2>/dev/null
+    [ "$p" = "${BATS_killer_pid:-}" ] || kill_ours "$p"
   done
   true
 }
@@ -54,26 +54,27 @@ queue_depth() {
   rmqctl -q list_queues name messages | awk -v q="$1" '$1 == q { print $2 }'
 }
 
-# wait_queue_consumers QUEUE N [SECONDS]: waits until QUEUE has N consumers.
+# wait_queue_consumers QUEUE N [SECONDS]: waits until QUEUE has N consumers, for SECONDS (60) of
+# wall time: each rabbitmqctl call starts an Erlang VM, which takes seconds on a loaded machine.
 wait_queue_consumers() {
-  local q=$1 want=$2 n=$(( ${3:-20} * 4 ))
-  while [ $n -gt 0 ]; do
+  local q=$1 want=$2 end=$((SECONDS + ${3:-60}))
+  while [ $SECONDS -lt $end ]; do
     [ "$(rmqctl -q list_queues name consumers | awk -v q="$q" '$1 == q { print $2 }')" = "$want" ] &&
       return 0
     sleep 0.25
-    n=$((n - 1))
   done
+  echo "wait_queue_consumers: $q: not $want consumers within ${3:-60} s" >&2
   return 1
 }
 
 # wait_exchange_consumers EXCHANGE N [SECONDS]: waits until N queues are bound to EXCHANGE.
 wait_bindings() {
-  local x=$1 want=$2 n=$(( ${3:-20} * 4 ))
-  while [ $n -gt 0 ]; do
+  local x=$1 want=$2 end=$((SECONDS + ${3:-60}))
+  while [ $SECONDS -lt $end ]; do
     [ "$(rmqctl -q list_bindings source_name | grep -cx "$x")" -ge "$want" ] && return 0
     sleep 0.25
-    n=$((n - 1))
   done
+  echo "wait_bindings: $x: not $want bindings within ${3:-60} s" >&2
   return 1
 }
 
@@ -92,4 +93,34 @@ wait_lines() {
     n=$((n - 1))
   done
   [ "$(wc -l <"$f")" -ge "$want" ]
+}
+
+# expect_every_line SUB-PID N: waits (bounded) until the amqp-sub SUB-PID has written every one of
+# the N events (in ./out) at least once, stops it (it must exit 0), and checks that nothing is
+# missing; the duplicates are counted on fd 3.
+expect_every_line() {
+  local sub=$1 want=$2 n=600 status=0
+  while [ "$(sort -u out | wc -l)" -lt "$want" ] && [ $n -gt 0 ]; do
+    sleep 0.1
+    n=$((n - 1))
+  done
+  kill -TERM "$sub"
+  wait "$sub" || status=$?
+  [ "$status" -eq 0 ] || { echo "amqp-sub: status $status" >&2; cat sub.err >&2; return 1; }
+  local total unique
+  total=$(wc -l <out)
+  unique=$(sort -u out | wc -l)
+  echo "# $want lines: $total received, $unique distinct, $((total - unique)) duplicates" >&3
+  events "$want" | sort >want
+  sort -u out | cmp - want
+}
+
+# slow_events: $N events, 100 every 0.1 s (3000: about 3 s), so that a broker can go away
+# mid-stream.
+slow_events() {
+  local b
+  for ((b = 0; b < N / 100; b++)); do
+    events 100 $((b * 100 + 1))
+    sleep 0.1
+  done
 }

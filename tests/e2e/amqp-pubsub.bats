@@ -13,7 +13,7 @@ setup() { amqp_setup; }
 teardown() { amqp_teardown; }
 
 @test "amqp-pub to amqp-sub: routing key template, binding keys, headers and --envelope" {
-  timeout 20 "$BIN/amqp-sub" -e "$T" -Q "$T-q" -b chan.follow -b 'x.#' --envelope --count 2 \
+  timeout 90 "$BIN/amqp-sub" -e "$T" -Q "$T-q" -b chan.follow -b 'x.#' --envelope --count 2 \
     >out 2>sub.err &
   local sub=$!
   wait_queue_consumers "$T-q" 1
@@ -37,7 +37,7 @@ teardown() { amqp_teardown; }
   [ "$status" -eq 0 ]
   [ "$output" = '{"a":1}' ]
 
-  timeout 20 "$BIN/amqp-sub" -e '' -Q "$T-sub" --count 2 >out &
+  timeout 90 "$BIN/amqp-sub" -e '' -Q "$T-sub" --count 2 >out &
   local sub=$!
   wait_queue_consumers "$T-sub" 1
   amqp-publish --url "$AMQP_URL" -e '' -r "$T-sub" -b '{"b":2}'
@@ -48,7 +48,7 @@ teardown() { amqp_teardown; }
 
 @test "amqp-sub rejects a body that is not JSON or holds a raw newline, without requeue, to a dead-letter queue" {
   amqp-declare-queue --url "$AMQP_URL" -d -q "$T-dlq" >/dev/null
-  timeout 20 "$BIN/amqp-sub" -e '' -Q "$T-q" --queue-arg x-dead-letter-exchange= \
+  timeout 90 "$BIN/amqp-sub" -e '' -Q "$T-q" --queue-arg x-dead-letter-exchange= \
     --queue-arg "x-dead-letter-routing-key=$T-dlq" --count 1 >out 2>err &
   local sub=$!
   wait_queue_consumers "$T-q" 1
@@ -67,7 +67,7 @@ teardown() { amqp_teardown; }
 }
 
 @test "amqp-sub --envelope embeds a body that is not JSON as a string" {
-  timeout 20 "$BIN/amqp-sub" -e '' -Q "$T-q" --envelope --count 1 >out &
+  timeout 90 "$BIN/amqp-sub" -e '' -Q "$T-q" --envelope --count 1 >out &
   local sub=$!
   wait_queue_consumers "$T-q" 1
   amqp-publish --url "$AMQP_URL" -e '' -r "$T-q" -b $'plain\ntext'
@@ -88,6 +88,15 @@ teardown() { amqp_teardown; }
   # All good lines: exit 0.
   run timeout 20 "$BIN/amqp-pub" -e '' -k "$T-q" < <(echo '{"c":3}')
   [ "$status" -eq 0 ]
+}
+
+@test "amqp-pub skips a control message (it is no event), publishes the rest, exits 1" {
+  amqp-declare-queue --url "$AMQP_URL" -d -q "$T-q" >/dev/null
+  run --separate-stderr timeout 20 "$BIN/amqp-pub" -e '' -k "$T-q" \
+    < <(printf '%s\n' '{"v":1,"type":"follow","id":"e1"}' '{"v":1,"control":"skip"}')
+  assert_failure 1
+  [[ "$stderr" == *"line 2: a control message, not an event: skipped"* ]]
+  [ "$(queue_depth "$T-q")" = 1 ]
 }
 
 @test "amqp-pub --mandatory reports an unroutable line and exits 1; without it exits 0" {
@@ -171,7 +180,9 @@ teardown() { amqp_teardown; }
 
 @test "SIGTERM: amqp-pub stops reading, waits for the confirms of what it read, exits 0" {
   amqp-declare-queue --url "$AMQP_URL" -d -q "$T-q" >/dev/null
-  { events 10; sleep 30; } | timeout 40 "$BIN/amqp-pub" -e '' -k "$T-q" 2>err &
+  # Input kept open until amqp-pub has ended (each queue_depth, a rabbitmqctl, takes seconds on
+  # a loaded machine).
+  { events 10; wait_for_file input-done 100; } 3>&- | timeout 120 "$BIN/amqp-pub" -e '' -k "$T-q" 2>err 3>&- &
   local pub=$!
   local n=200
   while [ "$(queue_depth "$T-q")" != 10 ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
@@ -179,6 +190,10 @@ teardown() { amqp_teardown; }
   sleep 0.5
   kill -0 "$pub"  # still running while its input is open
   kill -TERM "$pub"
+  # It ends with its input still open; then the input ends, for `wait`, which waits for the
+  # whole pipeline.
+  wait_pid "$pub" 30
+  echo done >input-done
   local status=0
   wait "$pub" || status=$?
   [ "$status" -eq 0 ] || { cat err >&2; false; }
@@ -186,9 +201,9 @@ teardown() { amqp_teardown; }
 }
 
 @test "two amqp-sub without a queue name both receive everything" {
-  timeout 30 "$BIN/amqp-sub" -e "$T" --count 50 >out1 &
+  timeout 90 "$BIN/amqp-sub" -e "$T" --count 50 >out1 &
   local s1=$!
-  timeout 30 "$BIN/amqp-sub" -e "$T" --count 50 >out2 &
+  timeout 90 "$BIN/amqp-sub" -e "$T" --count 50 >out2 &
   local s2=$!
   wait_bindings "$T" 2
   events 50 >in

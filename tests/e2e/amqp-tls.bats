@@ -37,7 +37,7 @@ fails_with() {
 declare_queue() { amqp-declare-queue --url "$AMQP_TEST_URL" -d -q "$T-q" >/dev/null; }
 
 @test "amqps: verified with --cacert; an unknown CA is a failure (exit 1) unless --insecure" {
-  timeout 20 "$BIN/amqp-sub" --url "$AMQPS_TEST_URL" --cacert "$AMQP_TEST_CACERT" -e '' \
+  timeout 90 "$BIN/amqp-sub" --url "$AMQPS_TEST_URL" --cacert "$AMQP_TEST_CACERT" -e '' \
     -Q "$T-q" --count 2 >out &
   local sub=$!
   wait_queue_consumers "$T-q" 1
@@ -53,7 +53,7 @@ declare_queue() { amqp-declare-queue --url "$AMQP_TEST_URL" -d -q "$T-q" >/dev/n
 }
 
 @test "client certificate: amqp-sub and amqp-pub present it, the broker sees it, lines arrive" {
-  timeout 20 "$BIN/amqp-sub" --url "$AMQPS_TEST_URL" --cacert "$AMQP_TEST_CACERT" \
+  timeout 90 "$BIN/amqp-sub" --url "$AMQPS_TEST_URL" --cacert "$AMQP_TEST_CACERT" \
     --cert "$TLS/client.pem" --key "$TLS/client.key" -e '' -Q "$T-q" --count 2 >out 2>sub.err &
   local sub=$!
   wait_queue_consumers "$T-q" 1
