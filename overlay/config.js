@@ -61,10 +61,13 @@
       [...NUMBER_KEYS, ...BOOLEAN_KEYS, ...STRING_KEYS, ...Object.keys(NESTED), 'types', 'alerts'];
   // Keys of a per-type alert; `duration` and `volume` fall back to the global ones.
   const ALERT_KEYS = [
-    'text', 'message', 'image', 'sound', 'volume', 'duration', 'phases', 'foldText', 'foldMessage'
+    'text', 'message', 'image', 'sound', 'volume', 'duration', 'phases', 'foldText', 'foldMessage',
+    'variations'
   ];
+  // Keys of one variation: a condition (condition.js) and what it changes.
+  const VARIATION_KEYS = ['condition', 'text', 'message', 'image', 'sound', 'volume', 'duration'];
   const TEMPLATE_KEYS = ['text', 'message', 'foldText', 'foldMessage'];
-  const URL_ONLY = ['mute', 'debug', 'token', 'ws', 'config'];
+  const URL_ONLY = ['mute', 'debug', 'token', 'ws', 'config', 'name'];
   const PLACEHOLDERS = [
     'user', 'recipient', 'recipients', 'months', 'streak', 'bits', 'viewers', 'count', 'total',
     'tier', 'reward', 'cost', 'message', 'level', 'channel', 'target', 'users'
@@ -315,6 +318,8 @@
         } else if ((k === 'duration' || k === 'volume') && !(typeof v === 'number' && v >= 0)) {
           problems.push(`"${where}.${k}": ${JSON.stringify(v)} is not a number of 0 or more`);
           delete a[k];
+        } else if (k === 'variations') {
+          a[k] = checkVariations(`${where}.variations`, v, problems);
         } else if (k === 'phases') {
           if (!Array.isArray(v)) {
             problems.push(`"${where}.phases" is not a list`);
@@ -339,6 +344,49 @@
       }
     }
     return problems;
+  }
+
+  // The variations of one type: a list of objects, each with a condition that parses and keys of
+  // VARIATION_KEYS. A broken variation is left out (with a problem), so it never matches.
+  function checkVariations(where, list, problems) {
+    if (!Array.isArray(list)) {
+      problems.push(`"${where}" is not a list`);
+      return [];
+    }
+    const kept = [];
+    list.forEach((v, i) => {
+      const at = `${where}[${i}]`;
+      if (!isObject(v)) {
+        problems.push(`"${at}" is not an object: left out`);
+        return;
+      }
+      const parsed = window.OverlayCondition.parse(v.condition);
+      if (!parsed.ok) {
+        problems.push(`"${at}.condition": ${JSON.stringify(v.condition)}: ${parsed.error}: left out`);
+        return;
+      }
+      for (const [k, x] of Object.entries(v)) {
+        if (!VARIATION_KEYS.includes(k)) {
+          problems.push(`"${at}": unknown key ${JSON.stringify(k)}${suggest(k, VARIATION_KEYS)}`);
+          delete v[k];
+        } else if ((k === 'duration' || k === 'volume') && !(typeof x === 'number' && x >= 0)) {
+          problems.push(`"${at}.${k}": ${JSON.stringify(x)} is not a number of 0 or more`);
+          delete v[k];
+        } else if (k !== 'duration' && k !== 'volume' && typeof x !== 'string') {
+          problems.push(`"${at}.${k}": ${JSON.stringify(x)} is not a string`);
+          delete v[k];
+        } else if (k === 'text' || k === 'message') {
+          for (const p of placeholdersOf(x)) {
+            if (!PLACEHOLDERS.includes(p.name)) {
+              problems.push(
+                  `"${at}.${k}": unknown placeholder ${p.text}${suggest(p.name, PLACEHOLDERS)}`);
+            }
+          }
+        }
+      }
+      kept.push(v);
+    });
+    return kept;
   }
 
   // Fetches a JSON file; resolves with {text, json} or {error}.

@@ -22,6 +22,14 @@
 // - The backlog rule: while more than `backlog.after` alerts wait, durations and pauses shorten in
 //   proportion (down to `backlog.minDuration`) and consecutive follows fold into one alert.
 //   Nothing is skipped.
+// - The desk (desk/) steers it through ws-serve's control channel (twitch-events(7), CONTROL
+//   MESSAGES): replay puts an event in the queue again as a new alert, on purpose past the
+//   de-duplication; skip ends the alert on screen at once (its sound and speech stop); pause holds
+//   the queue, which keeps taking what arrives, and resume lets it go on in order; mute silences
+//   sound and speech. The page reports its queue as a `status` on every change and every few
+//   seconds, so that the desk can show it.
+// - Variations: a type's `variations` are tried in order, the first whose condition holds
+//   (condition.js, never eval) changes the alert's text, image, sound, volume or duration.
 // - Everything a viewer can type (names, messages, reward titles) goes into the DOM through
 //   textContent, never as HTML (text.js). Templates from the configuration are text too.
 // - Every mistake in the configuration is a problem shown in ?debug=1, logged in the console and
@@ -37,6 +45,9 @@
   const MAX_GROUPS = 1000;  // gift bomb groups remembered for folding late subgifts
   const MAX_DEBUG_LINES = 12;
   const MAX_NAMES = 10;  // names listed in a gift bomb or folded follows
+  const MAX_STORED = 500;  // recent events kept for a replay by id
+  const STATUS_EVERY = 5000;  // ms between two status reports when nothing changes
+  const STATUS_GAP = 250;     // ms at least between two status reports
 
   const params = new URLSearchParams(location.search);
   const debugOn = params.get('debug') === '1' || params.get('debug') === 'true';
@@ -50,7 +61,7 @@
   const warned = new Set();  // problems already written to the console
   const counts =
       {received: 0, queued: 0, shown: 0, duplicates: 0, skipped: 0, folded: 0, invalid: 0,
-       tooOld: 0, resumeGaps: 0};
+       tooOld: 0, resumeGaps: 0, replayed: 0, skippedByDesk: 0, refused: 0};
   const seen = new Set();
   const seenOrder = [];
   const groups = new Map();  // group -> queue entry, shown or not
@@ -64,6 +75,15 @@
   let connection = 'connecting';
   let streamUrl = '';
   let tokenProblem = '';
+  const stored = new Map();  // id -> event, the last MAX_STORED, for a replay by id
+  let paused = false;        // the desk paused the queue
+  let muted = false;         // the desk muted sound and speech
+  let replays = 0;           // replayed groups, for their own queue entries
+  let socket = null;         // the open stream, for status reports
+  let currentTimers = [];    // the alert on screen: its leaving and its end
+  let currentAudio = null;   // its sound
+  const overlayName = (params.get('name') || '').slice(0, 16);
+  const overlayId = `overlay-${Math.random().toString(36).slice(2, 10)}`;
 
   // ---- text ----------------------------------------------------------------------------------
 
@@ -198,6 +218,19 @@
       track(ev, `seen, not shown: ${Math.round(age / 1000)} s old (maxAge)`);
       return;
     }
+    if (id !== '') keep(ev);
+    enqueue(ev, false);
+  }
+
+  function keep(ev) {
+    stored.delete(ev.id);
+    stored.set(ev.id, ev);
+    if (stored.size > MAX_STORED) stored.delete(stored.keys().next().value);
+  }
+
+  // Puts an event in the queue (or folds it into its gift bomb). A replay gets an entry of its
+  // own, a gift bomb's with the subgifts of its group this page has seen.
+  function enqueue(ev, replay) {
     const why = skipReason(ev);
     if (why !== '') {
       counts.skipped++;
@@ -206,8 +239,21 @@
     }
     const now = performance.now();
     const ready = now + num(config.alertDelay, 0) * 1000;
-    const group =
+    const original =
         (ev.type === 'subgift' || ev.type === 'giftbomb') && ev.group ? String(ev.group) : '';
+    const group = original !== '' && replay ? `replay ${++replays} ${original}` : original;
+    if (replay && original !== '') {
+      const gifts = [...stored.values()].filter(
+          (e) => e.type === 'subgift' && String(e.group) === original && e.id !== ev.id);
+      const bomb = ev.type === 'giftbomb' ? ev : null;
+      const entry = {group, bomb, gifts: ev.type === 'subgift' ? [ev, ...gifts] : gifts,
+                     firstSeen: now - num(config.giftHold, 2) * 1000, ready, done: false};
+      queue.push(entry);
+      counts.queued++;
+      track(ev, 'queued (replay)');
+      pump();
+      return;
+    }
     if (group === '') {
       queue.push({ev, ready});
       counts.queued++;
@@ -252,9 +298,10 @@
     return after > 0 && waiting > after ? after / waiting : 1;
   }
 
-  // Shows the front of the queue when nothing is on screen.
+  // Shows the front of the queue when nothing is on screen (and the desk has not paused it).
   function pump() {
-    if (busy || queue.length === 0) return;
+    sendStatus();
+    if (busy || paused || queue.length === 0) return;
     let head = queue[0];
     const wait = readyAt(head) - performance.now();
     if (wait > 0) {
@@ -371,7 +418,7 @@
   // minimum; the master volume applies (mute=1 mutes it too).
   function speak(type, ev) {
     const t = config.tts;
-    if (!t.enabled || !Object.prototype.hasOwnProperty.call(t.types, type)) return;
+    if (muted || !t.enabled || !Object.prototype.hasOwnProperty.call(t.types, type)) return;
     if (!('speechSynthesis' in window) || typeof SpeechSynthesisUtterance !== 'function') return;
     const volume = Math.min(1, num(t.volume, 1) * num(config.volume, 1));
     if (!(volume > 0) || amountOf(type, ev) < num(t.types[type], 0)) return;
@@ -425,7 +472,8 @@
       pump();
       return;
     }
-    const a = alertConfig(type);
+    const chosen = variationOf(alertConfig(type), entry);
+    const a = chosen.alert;
     let duration = num(a.duration, num(config.duration, 5));
     let pause = num(config.pause, 1);
     if (factor < 1) {
@@ -433,7 +481,7 @@
       duration = Math.max(Math.min(duration, floor), duration * factor);
       pause *= factor;
     }
-    const volume = num(a.volume, 1) * num(config.volume, 1);
+    const volume = muted ? 0 : num(a.volume, 1) * num(config.volume, 1);
     const vals = values(entry);
     const anim = Math.min(600, (duration * 1000) / 4);
 
@@ -443,6 +491,7 @@
     const ids = entryIds(entry);
     if (ev.id !== undefined) el.dataset.id = String(ev.id);
     el.dataset.ids = ids.join(' ');
+    if (chosen.index >= 0) el.dataset.variation = String(chosen.index);
     el.style.setProperty('--anim', `${anim}ms`);
     if (a.image) el.append(media(String(a.image), 'alert__image'));
     const title = document.createElement('h1');
@@ -471,18 +520,73 @@
     if (!folded) speak(type, ev);
     render();
 
-    setTimeout(() => el.classList.add('is-leaving'), Math.max(0, duration * 1000 - anim));
+    currentAudio = audio;
+    currentTimers = [
+      setTimeout(() => el.classList.add('is-leaving'), Math.max(0, duration * 1000 - anim)),
+      setTimeout(() => endAlert(pause), duration * 1000),
+    ];
+    sendStatus();
+  }
+
+  // Takes the alert on screen away (at its end, or skipped) and shows the next after |pause|
+  // seconds.
+  function endAlert(pause) {
+    for (const t of currentTimers) clearTimeout(t);
+    currentTimers = [];
+    if (currentEl !== null) currentEl.remove();
+    if (currentAudio !== null) currentAudio.pause();
+    currentAudio = null;
+    current = null;
+    currentEl = null;
+    render();
+    sendStatus();
     setTimeout(() => {
-      el.remove();
-      if (audio !== null) audio.pause();
-      current = null;
-      currentEl = null;
-      render();
-      setTimeout(() => {
-        busy = false;
-        pump();
-      }, pause * 1000);
-    }, duration * 1000);
+      busy = false;
+      pump();
+    }, pause * 1000);
+  }
+
+  // The values a variation's condition compares (condition.js FIELDS), from the entry's event.
+  function conditionValues(entry) {
+    const ev = entryEvent(entry);
+    const v = {};
+    for (const f of window.OverlayCondition.FIELDS) {
+      if (ev[f] !== undefined && ev[f] !== null && typeof ev[f] !== 'object') v[f] = ev[f];
+    }
+    const count = values(entry).count.text;
+    if (count !== '') v.count = Number(count);
+    v.user = who(ev.user);
+    v.recipient = who(ev.recipient);
+    if (isObject(ev.reward)) {
+      v.reward = str(ev.reward.title);
+      if (ev.reward.cost !== undefined) v.cost = ev.reward.cost;
+    }
+    return v;
+  }
+
+  const conditions = new Map();  // condition text -> parsed (config.js has checked them)
+
+  // The type's alert settings with the first variation whose condition holds laid over them.
+  function variationOf(a, entry) {
+    const list = Array.isArray(a.variations) ? a.variations : [];
+    if (list.length === 0 || entry.follows) return {alert: a, index: -1};
+    const vals = conditionValues(entry);
+    for (let i = 0; i < list.length; i++) {
+      const v = list[i];
+      if (!isObject(v) || typeof v.condition !== 'string') continue;
+      if (!conditions.has(v.condition)) {
+        conditions.set(v.condition, window.OverlayCondition.parse(v.condition));
+      }
+      const c = conditions.get(v.condition);
+      if (c.ok && c.test(vals)) {
+        const merged = Object.assign({}, a);
+        for (const [k, x] of Object.entries(v)) {
+          if (k !== 'condition') merged[k] = x;
+        }
+        return {alert: merged, index: i};
+      }
+    }
+    return {alert: a, index: -1};
   }
 
   // ---- the configuration, applied and watched -------------------------------------------------
@@ -605,8 +709,12 @@
       }
     }
     if (url === null) {
-      url = new URL('/', location.href);
+      // A page at /r/ROOM/ or with ?room=ROOM (ws-serve --room-key) takes that room's stream.
+      const roomPath = location.pathname.match(/^\/r\/[^/]+\//);
+      url = new URL(roomPath ? roomPath[0] : '/', location.href);
       url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+      const room = params.get('room');
+      if (room && !roomPath) url.search = `?room=${encodeURIComponent(room)}`;
     }
     // encodeURIComponent, not searchParams: that writes a space as '+', which a server
     // decoding by RFC 3986 keeps as a plus.
@@ -617,6 +725,8 @@
     } else if (token) {
       url.search = `${url.search ? `${url.search}&` : '?'}token=${encodeURIComponent(token)}`;
     }
+    // The control channel: the desk's commands come, and the status reports go, on the stream.
+    url.search = `${url.search ? `${url.search}&` : '?'}controls=1`;
     return url.toString();
   }
 
@@ -656,10 +766,54 @@
     return `${streamUrl}${streamUrl.includes('?') ? '&' : '?'}after=${encodeURIComponent(id)}`;
   }
 
-  // Control messages from ws-serve, which are not events. A resume says how many of the events
-  // that follow are the catch-up, and whether the last id was still retained.
+  // Control messages, which are not events (twitch-events(7), CONTROL MESSAGES). From ws-serve:
+  // a catchup says how many of the events that follow are the catch-up after a resume, and
+  // whether the last id was still retained; hello and refused concern this page's own messages.
+  // From a desk: the commands, each for every overlay or for the one it names.
   function handleControl(msg) {
-    if (msg.control !== 'resume') return;
+    const forMe = msg.overlay === undefined || msg.overlay === overlayId ||
+        (overlayName !== '' && msg.overlay === overlayName);
+    switch (msg.control) {
+      case 'catchup':
+        break;
+      case 'refused':
+        counts.refused++;
+        note(`ws-serve refused ${msg.refused || 'a message'}: ${msg.reason}`);
+        return;
+      case 'replay':
+        if (forMe) replay(msg);
+        return;
+      case 'test':
+        if (forMe && isObject(msg.event)) handleEvent(msg.event);
+        return;
+      case 'skip':
+        if (forMe && current !== null) {
+          counts.skippedByDesk++;
+          if ('speechSynthesis' in window) speechSynthesis.cancel();
+          track(entryEvent(current), 'skipped by the desk');
+          endAlert(num(config.pause, 1));
+        }
+        return;
+      case 'pause':
+      case 'resume':
+        if (forMe) {
+          paused = msg.control === 'pause';
+          note(paused ? 'paused by the desk' : 'resumed by the desk');
+          pump();
+        }
+        return;
+      case 'mute':
+        if (forMe) {
+          muted = msg.muted === true;
+          if (currentAudio !== null) currentAudio.muted = muted;
+          if (muted && 'speechSynthesis' in window) speechSynthesis.cancel();
+          note(muted ? 'muted by the desk' : 'unmuted by the desk');
+          sendStatus();
+        }
+        return;
+      default:
+        return;  // hello, the status of other overlays, names of a later version
+    }
     catchUp = Math.max(0, Number(msg.replayed) || 0);
     if (msg.found === false) {
       counts.resumeGaps++;
@@ -669,6 +823,46 @@
       note(text);
     }
   }
+
+  // A replay: the event the desk sent (or, by its id, one this page keeps), as a new alert.
+  function replay(msg) {
+    const ev = isObject(msg.event) ? msg.event : stored.get(String(msg.id));
+    if (!isObject(ev) || typeof ev.type !== 'string') {
+      note(`replay ${msg.id}: not an event this page has`);
+      return;
+    }
+    counts.replayed++;
+    enqueue(ev, true);
+  }
+
+  // Reports the queue to the desks: at most every STATUS_GAP ms, at least every STATUS_EVERY.
+  let statusTimer = null;
+  let statusSentAt = -Infinity;
+
+  function sendStatus() {
+    if (statusTimer !== null) return;
+    const wait = Math.max(0, statusSentAt + STATUS_GAP - performance.now());
+    statusTimer = setTimeout(() => {
+      statusTimer = null;
+      if (socket === null || socket.readyState !== WebSocket.OPEN) return;
+      statusSentAt = performance.now();
+      const ev = current === null ? null : entryEvent(current);
+      const report = {
+        v: 1,
+        control: 'status',
+        overlay: overlayId,
+        queue: queue.length,
+        paused,
+        muted,
+        shown: counts.shown,
+        current: ev === null ? null : {id: str(ev.id), type: entryType(current), user: who(ev.user)},
+      };
+      if (overlayName !== '') report.name = overlayName;
+      socket.send(JSON.stringify(report));
+    }, wait);
+  }
+
+  setInterval(sendStatus, STATUS_EVERY);
 
   let catchUp = 0;  // events still to come of a resume's catch-up
   let attempts = 0;
@@ -692,7 +886,9 @@
     }
     ws.addEventListener('open', () => {
       attempts = 0;
+      socket = ws;
       setConnection('open');
+      sendStatus();
     });
     ws.addEventListener('message', (m) => {
       if (typeof m.data !== 'string') return;
@@ -722,6 +918,7 @@
       render();
     });
     ws.addEventListener('close', (e) => {
+      if (socket === ws) socket = null;
       const min = Math.max(0.05, num(config.reconnectMin, 0.5));
       const max = Math.max(min, num(config.reconnectMax, 10));
       const delay =
@@ -769,6 +966,9 @@
       stream: streamUrl.replace(/([?&]token=)[^&]*/, '$1…'),
       counts: Object.assign({}, counts),
       waiting: queue.length,
+      paused,
+      muted,
+      overlay: overlayId,
       onScreen: onScreen(),
       config: configVersion,
       problems: tokenProblem ? [tokenProblem, ...problems] : problems.slice(),

@@ -1,6 +1,7 @@
 // docs-screenshot.js: renders overlay/docs/alert.png, the screenshot in README.md: a real alert
 // (a resub with an emote in its message) from a real ws-serve, over a stand-in for stream
-// footage (the page itself is transparent), at 1920x1080.
+// footage (the page itself is transparent), at 1920x1080; and overlay/docs/desk.png: the alert
+// desk beside a paused overlay, with a few events in its feed.
 // Run by hand: SERVITOR_BIN=build/bin node tests/browser/docs-screenshot.js
 'use strict';
 
@@ -13,6 +14,43 @@ const EMOTE =
     '<circle cx="14" cy="14" r="12" fill="#ffd23f" stroke="#fff" stroke-width="2"/>' +
     '<circle cx="10" cy="11" r="2" fill="#2b2140"/><circle cx="18" cy="11" r="2" fill="#2b2140"/>' +
     '<path d="M8 16 Q14 22 20 16" fill="none" stroke="#2b2140" stroke-width="2"/></svg>';
+
+// The desk with an overlay (paused, so that its queue shows) and a feed of every kind of entry.
+async function desk(browser) {
+  const s = await h.startServer({args: ['--history', '50'], env: {WS_SERVE_CONTROL_TOKEN: 'docs'}});
+  try {
+    const ev = (type, user, extra, at) =>
+        Object.assign(h.event(type, user, extra), {at: `2026-03-01T18:${at}.000Z`});
+    s.send([
+      ev('follow', 'NightOwl', {}, '01:12'),
+      ev('cheer', 'PixelPanda', {bits: 1500, message: 'For the boss fight!'}, '02:40'),
+      ev('resub', 'MapleCrate', {tier: '1000', months: 14, streak: 14, gifted: false,
+                                 message: 'Still here!'}, '03:05'),
+      {v: 1, type: 'gap', id: 'docs-gap', source: 'eventsub', at: '2026-03-01T18:06:00.000Z',
+       from: '2026-03-01T18:04:00.000Z', to: '2026-03-01T18:06:00.000Z'},
+      ev('giftbomb', 'GiftGoblin', {tier: '1000', count: 3, group: 'docs-g'}, '06:30'),
+      ...['Ada', 'Bo', 'Cy'].map((r) => ev('subgift', 'GiftGoblin',
+                                          {tier: '1000', group: 'docs-g', recipient: {login: r}},
+                                          '06:31')),
+      ev('raid', 'TrailBlazer', {viewers: 120}, '07:55'),
+    ]);
+    const overlay = await h.openOverlay(browser, s, 'mute=1&name=Main%20scene');
+    const page = await browser.newPage({viewport: {width: 1100, height: 640}});
+    await page.goto(`${s.url}desk/?control=docs`);
+    await page.waitForSelector('html[data-control="allowed"]');
+    const row = page.locator('.overlay:not(.overlay--all)', {hasText: 'Main scene'});
+    await row.waitFor();
+    await row.getByRole('button', {name: /^Pause/}).click();
+    await row.locator('.state', {hasText: 'paused'}).waitFor();
+    s.send(ev('sub', 'NewFriend', {tier: '2000', months: 1, gifted: false}, '08:10'));
+    await row.locator('.state', {hasText: 'queue'}).waitFor();
+    await h.sleep(800);
+    await page.screenshot({path: path.join(h.ROOT, 'overlay', 'docs', 'desk.png'), fullPage: true});
+    await overlay.close();
+  } finally {
+    await s.stop();
+  }
+}
 
 (async () => {
   const copy = h.overlayCopy({'emotes/1.svg': EMOTE});
@@ -52,6 +90,7 @@ const EMOTE =
         height: box.height + 2 * m
       }
     });
+    await desk(browser);
   } finally {
     await browser.close();
     await s.stop();

@@ -17,7 +17,8 @@ const BIN = process.env.SERVITOR_BIN || path.join(ROOT, 'build', 'bin');
 // OVERLAY_DIR: another copy of the page, to see a test fail on an older version.
 const OVERLAY =
     process.env.OVERLAY_DIR ? path.resolve(process.env.OVERLAY_DIR) : path.join(ROOT, 'overlay');
-const OUTPUT = path.join(ROOT, 'tests', 'output');
+// Screenshots: in $SERVITOR_TEST_OUTPUT when set (each suite its own), else tests/output.
+const OUTPUT = process.env.SERVITOR_TEST_OUTPUT || path.join(ROOT, 'tests', 'output');
 
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
