@@ -4,16 +4,22 @@
 // not part of the servitor library and has no dependency on it, so that the
 // measuring side is the same for every server under test.
 //
-//   fanout gen   --count M --size S [--rate R] [--wait-file F]
+//   fanout gen   --count M --size S [--rate R] [--wait-file F] [--irc-rooms C]
 //       writes M lines of S bytes (plus '\n') to stdout, each carrying its
 //       sequence number and a CLOCK_MONOTONIC send stamp in nanoseconds:
 //       {"seq":N,"t":NS,"pad":"xxxx"}. Flat out (pipe speed) unless --rate.
+//       With --irc-rooms C (bench/scale), Twitch IRC raid lines instead, line
+//       N to channel #RoomName(N % C), each with the tag id=K-NS, K being the
+//       line's number within its channel (N / C) and NS the send stamp.
 //   fanout recv  --port P --clients N --count M [--stalled K] [--server-pid PID]
-//                [--go-file F] [--idle S] [--deadline S]
+//                [--go-file F] [--idle S] [--deadline S] [--rooms C]
 //       opens N WebSocket connections to ws://127.0.0.1:P/ (plus K stalled
 //       ones: handshake, tiny SO_RCVBUF, never read), creates F when all are
 //       open, then receives until every client has M messages, or nothing
-//       came for --idle seconds, or --deadline passed. Prints one JSON object:
+//       came for --idle seconds, or --deadline passed. With --rooms C, client
+//       i asks for ws-serve's room /r/RoomName(i % C)/, and a message is an
+//       event whose "id" is K-NS (as gen --irc-rooms makes them). Prints one
+//       JSON object:
 //       delivered messages/s, latency percentiles, loss/reorder counts, the
 //       server's CPU (utime+stime) and peak RSS (VmHWM) from /proc.
 //   fanout blast [--per-message 1]
@@ -98,6 +104,30 @@ bool WriteAll(int fd, const char* p, size_t n) {
 
 // ---------------------------------------------------------------- gen
 
+// The name of room (and Twitch channel) number i: ch0000, ch0001, ...
+std::string RoomName(uint64_t i) {
+  char name[32];
+  snprintf(name, sizeof name, "ch%04llu", (unsigned long long)i);
+  return name;
+}
+
+// A raid notice to channel |room| whose id tag is "K-T": a real notice's tags, as Twitch sends
+// them, so that twitch-irc parses and maps it as it would a live one.
+void AppendIrcLine(std::string* out, uint64_t seq, uint64_t t, uint64_t rooms) {
+  char line[640];
+  int n = snprintf(
+      line, sizeof line,
+      "@badge-info=;badges=partner/1;color=;display-name=HarborLights;emotes=;"
+      "id=%llu-%llu;login=harborlights;mod=0;msg-id=raid;msg-param-displayName=HarborLights;"
+      "msg-param-login=harborlights;msg-param-viewerCount=342;room-id=%llu;subscriber=0;"
+      "system-msg=342\\sraiders\\sfrom\\sHarborLights\\shave\\sjoined!;"
+      "tmi-sent-ts=%llu;user-id=40040046;user-type= :tmi.twitch.tv USERNOTICE #%s\r\n",
+      (unsigned long long)(seq / rooms), (unsigned long long)t,
+      (unsigned long long)(700000000 + seq % rooms), (unsigned long long)(time(nullptr) * 1000),
+      RoomName(seq % rooms).c_str());
+  if (n > 0) out->append(line, size_t(n));
+}
+
 void AppendLine(std::string* out, uint64_t seq, uint64_t t, size_t size) {
   char head[64];
   int n = snprintf(head, sizeof head, "{\"seq\":%llu,\"t\":%llu,\"pad\":\"",
@@ -113,6 +143,7 @@ int Gen(const std::map<std::string, std::string>& a) {
   size_t size = size_t(Num(a, "--size", 512));
   double rate = Num(a, "--rate", 0);
   std::string wait_file = Str(a, "--wait-file");
+  uint64_t irc_rooms = uint64_t(Num(a, "--irc-rooms", 0));
   signal(SIGPIPE, SIG_IGN);
   if (!wait_file.empty()) {
     struct stat st;
@@ -140,13 +171,22 @@ int Gen(const std::map<std::string, std::string>& a) {
     buf.clear();
     uint64_t t = NowNs();
     for (uint64_t i = 0; i < kBatch && seq < count; ++i, ++seq)
-      AppendLine(&buf, seq, t, size);
+      if (irc_rooms > 0)
+        AppendIrcLine(&buf, seq, t, irc_rooms);
+      else
+        AppendLine(&buf, seq, t, size);
     if (!WriteAll(1, buf.data(), buf.size())) {
       fprintf(stderr, "fanout gen: error: stdout closed after %llu lines\n",
               (unsigned long long)seq);
       return 1;
     }
   }
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  fprintf(stderr, "fanout gen: sent %llu lines in %.3f s, cpu %.3f s\n",
+          (unsigned long long)count, double(NowNs() - start) / 1e9,
+          double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+              double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
   return 0;
 }
 
@@ -217,22 +257,35 @@ uint64_t ParseU64(const char** p, const char* end) {
   return v;
 }
 
-void OnMessage(Conn* c, Totals* t, const char* p, size_t n, uint64_t now) {
+// Finds the sequence number and send stamp in a message: {"seq":N,"t":NS,...} from gen, or an
+// event whose "id" is "K-NS" (gen --irc-rooms through twitch-irc).
+bool ParseStamp(const char* p, size_t n, uint64_t* seq, uint64_t* sent) {
   const char* end = p + n;
   static const char kSeq[] = "{\"seq\":";
   static const char kT[] = ",\"t\":";
-  if (n < sizeof kSeq || memcmp(p, kSeq, sizeof kSeq - 1) != 0) {
+  static const char kId[] = "\"id\":\"";
+  if (n >= sizeof kSeq && memcmp(p, kSeq, sizeof kSeq - 1) == 0) {
+    p += sizeof kSeq - 1;
+    *seq = ParseU64(&p, end);
+    if (end - p < 5 || memcmp(p, kT, sizeof kT - 1) != 0) return false;
+    p += sizeof kT - 1;
+  } else {
+    const char* id = static_cast<const char*>(memmem(p, n, kId, sizeof kId - 1));
+    if (id == nullptr) return false;
+    p = id + sizeof kId - 1;
+    *seq = ParseU64(&p, end);
+    if (p == end || *p++ != '-') return false;
+  }
+  *sent = ParseU64(&p, end);
+  return true;
+}
+
+void OnMessage(Conn* c, Totals* t, const char* p, size_t n, uint64_t now) {
+  uint64_t seq = 0, sent = 0;
+  if (!ParseStamp(p, n, &seq, &sent)) {
     ++t->bad;
     return;
   }
-  p += sizeof kSeq - 1;
-  uint64_t seq = ParseU64(&p, end);
-  if (end - p < 5 || memcmp(p, kT, sizeof kT - 1) != 0) {
-    ++t->bad;
-    return;
-  }
-  p += sizeof kT - 1;
-  uint64_t sent = ParseU64(&p, end);
   t->lat.Add(now > sent ? now - sent : 0);
   ++c->received;
   ++t->delivered;
@@ -342,6 +395,7 @@ int Recv(const std::map<std::string, std::string>& a) {
   int server_pid = int(Num(a, "--server-pid", 0));
   double idle_s = Num(a, "--idle", 5), deadline_s = Num(a, "--deadline", 120);
   std::string go_file = Str(a, "--go-file");
+  uint64_t rooms = uint64_t(Num(a, "--rooms", 0));
   signal(SIGPIPE, SIG_IGN);
 
   int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -352,11 +406,13 @@ int Recv(const std::map<std::string, std::string>& a) {
 
   // Phase 1: connect and handshake, at most kInFlight at a time.
   const size_t kInFlight = 64;
-  const std::string req =
-      "GET / HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-      "Sec-WebSocket-Version: 13\r\n\r\n";
+  auto request = [&](size_t i) {
+    return "GET " + (rooms > 0 ? "/r/" + RoomName(i % rooms) + "/" : std::string("/")) +
+           " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+           "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\n\r\n";
+  };
   uint64_t t0 = NowNs(), connect_until = t0 + 30000000000ull;
   size_t next = 0, in_flight = 0, n_open = 0, failed = 0;
   std::vector<char> buf(256 * 1024);
@@ -378,6 +434,7 @@ int Recv(const std::map<std::string, std::string>& a) {
         int err = 0;
         socklen_t el = sizeof err;
         getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        const std::string req = request(evs[i].data.u64);
         if (err != 0 || !WriteAll(c.fd, req.data(), req.size())) {
           c.state = kClosed, ++failed, --in_flight;
           close(c.fd);
