@@ -2,6 +2,7 @@
 // live stream (a "test alert" button for the command line).
 #include <time.h>
 
+#include <CLI/CLI.hpp>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
