@@ -225,7 +225,12 @@ int HookServer::Run() {
   {
     StopWakeup wakeup(context_);
     while (!Finished()) {
-      if (StopRequested() && !stopping_) StartStop();
+      if (StopRequested() && !stopping_) {
+        // Finished() may hold at once, and the signal's wake-up may have been taken by the
+        // lws_service() before: waiting again would wait for the next connection.
+        StartStop();
+        continue;
+      }
       if (lws_service(context_, 0) < 0) break;
     }
   }

@@ -310,6 +310,48 @@ with open(sys.argv[3], "wb") as out:
   assert_output 'in-flight-1'
 }
 
+@test "twitch-hook: a SIGTERM just before the loop waits, with nothing in flight, ends it at once" {
+  # raise-in-poll.so: once $RAISE_AT exists, the next poll(2) raises SIGTERM just before it
+  # waits (until then each wait ends within 50 ms), so the handler's wake-up is taken by that
+  # very wait: the narrowest window of a real signal. Without a look at the end after the stop,
+  # the loop waited again, for the next connection or lws's 30 s timer.
+  cat >"$T/raise.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+int poll(struct pollfd *fds, nfds_t n, int timeout) {
+  static int (*real)(struct pollfd *, nfds_t, int);
+  static int raised;
+  const char *at = getenv("RAISE_AT");
+  if (!real) real = (int (*)(struct pollfd *, nfds_t, int))dlsym(RTLD_NEXT, "poll");
+  if (!raised && at && access(at, F_OK) == 0) {
+    raised = 1;
+    raise(SIGTERM);
+  } else if (!raised && (timeout < 0 || timeout > 50)) {
+    timeout = 50;  /* a wait ends every 50 ms until then, as if something had happened */
+  }
+  return real(fds, n, timeout);
+}
+C
+  cc -shared -fPIC -o "$T/raise-in-poll.so" "$T/raise.c" -ldl 2>"$T/cc.err" ||
+    skip "no cc for a preloaded library: $(cat "$T/cc.err")"
+  : >"$T/log"
+  # A sanitizer's runtime wants to be the first library; this one replaces poll(2) only.
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+    LD_PRELOAD=$T/raise-in-poll.so RAISE_AT=$T/raise TWITCH_HOOK_SECRET=$SECRET \
+    timeout 120 "$BIN/twitch-hook" --listen 127.0.0.1:0 >"$T/out" 2>"$T/log" &
+  HOOK_PID=$!
+  PORT=$(listen_port "$T/log")
+  touch "$T/raise"
+  wait_for_line "$T/log" 'signal 15: stopping: 0 requests in flight' 10
+  wait_pid "$HOOK_PID" 5
+  wait_status "$HOOK_PID"
+  assert_success
+}
+
 @test "twitch-hook: --state-file keeps the message ids across a restart (mode 0600)" {
   start_hook --state-file "$T/state"
   run hook post --id kept-1 --body "$FOLLOW"
